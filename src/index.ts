@@ -1,0 +1,5 @@
+/**
+ * resemotenet-webgpu: a tensor library with hand-written WebGPU kernels, a CPU reference
+ * backend and PyTorch-style autograd, nn and ResEmoteNet.
+ */
+export * from './tensor/index.js';

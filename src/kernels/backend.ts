@@ -1,0 +1,338 @@
+/**
+ * The backend boundary. The tensor front end (src/tensor) talks to devices only through this
+ * interface; a backend never sees autograd. Both `cpu` (the reference oracle) and `webgpu`
+ * implement it, so any primitive can be run on both and compared.
+ *
+ * Conventions (every primitive):
+ * - Sizes, offsets and strides are in elements, not bytes.
+ * - An input given with a {@link Layout} may be a strided view (broadcast dims have stride 0).
+ *   An input given without one must be contiguous from element 0 of its storage.
+ * - Outputs are written into storages the caller allocated with {@link Backend.alloc}, contiguous
+ *   from element 0, unless stated otherwise. Primitives never allocate what they return.
+ * - Parameters are validated by the front end; a backend may assume them consistent.
+ * - Floating math accumulates in at least float32 on WebGPU (tree reductions) and in float64 on cpu.
+ */
+import type { DType, TypedArray } from '../tensor/dtype.js';
+
+export type DeviceName = 'cpu' | 'webgpu';
+
+/** An opaque block of device memory holding `size` elements of `dtype`. */
+export interface Storage {
+  readonly device: DeviceName;
+  readonly dtype: DType;
+  readonly size: number;
+}
+
+/** How a tensor reads its storage: element (i0, i1, ...) is at offset + sum(ik * strides[k]). */
+export interface Layout {
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+export type UnaryOp =
+  | 'identity'
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'abs'
+  | 'relu'
+  | 'sigmoid'
+  | 'tanh'
+  | 'sign'
+  /** x ** param */
+  | 'pow_scalar'
+  /** x * param */
+  | 'mul_scalar'
+  /** x + param */
+  | 'add_scalar'
+  /** 1 where x > 0 else 0 (relu backward mask) */
+  | 'step';
+
+export type BinaryOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'maximum'
+  | 'minimum'
+  | 'pow'
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge';
+
+/** Comparison ops produce 1/0 in the output dtype chosen by the front end. */
+export const COMPARISON_OPS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
+
+export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
+
+/** conv2d geometry for input (N, C_in, H, W), weight (C_out, C_in/groups, KH, KW), output (N, C_out, OH, OW). */
+export interface Conv2dParams {
+  N: number;
+  C_in: number;
+  H: number;
+  W: number;
+  C_out: number;
+  KH: number;
+  KW: number;
+  OH: number;
+  OW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH: number;
+  dilationW: number;
+  groups: number;
+}
+
+/** Pooling geometry over (N, C, H, W) -> (N, C, OH, OW). */
+export interface Pool2dParams {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  OH: number;
+  OW: number;
+  KH: number;
+  KW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH: number;
+  dilationW: number;
+  /** avg_pool2d only: divide by the full window, padding included (PyTorch's default true). */
+  countIncludePad: boolean;
+  /** avg_pool2d only: fixed divisor overriding the window count, or 0 for none. */
+  divisorOverride: number;
+}
+
+/** Adaptive pooling (N, C, H, W) -> (N, C, OH, OW); window i spans [floor(i*H/OH), ceil((i+1)*H/OH)). */
+export interface AdaptivePool2dParams {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  OH: number;
+  OW: number;
+}
+
+/** batch_norm over x viewed as (N, C, S) with S = product of spatial dims. */
+export interface BatchNormParams {
+  N: number;
+  C: number;
+  S: number;
+  eps: number;
+  /** Running-stat momentum (PyTorch's convention: new = (1 - m) * old + m * batch). */
+  momentum: number;
+}
+
+/** Squeeze-excitation over x (N, C, S): gate = sigmoid(W2 relu(W1 mean_S(x))), out = x * gate. W1 (R, C), W2 (C, R). */
+export interface SEParams {
+  N: number;
+  C: number;
+  S: number;
+  R: number;
+}
+
+/** cross_entropy over logits (N, C) and int32 targets (N). */
+export interface CrossEntropyParams {
+  N: number;
+  C: number;
+  ignoreIndex: number;
+  labelSmoothing: number;
+}
+
+export interface SGDParams {
+  size: number;
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  maximize: boolean;
+  /** True on the first step: the momentum buffer is initialized to the gradient (PyTorch). */
+  firstStep: boolean;
+}
+
+export interface AdamParams {
+  size: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW: decoupled weight decay (param *= 1 - lr * wd) instead of L2 added to the gradient. */
+  decoupled: boolean;
+  amsgrad: boolean;
+  maximize: boolean;
+  /** 1-based step count, for bias correction. */
+  step: number;
+}
+
+/** Counter-based random numbers: Philox4x32-10 keyed by `seed`, counter starting at `offset`. */
+export interface RandomParams {
+  kind: 'uniform' | 'normal';
+  /** 64-bit seed as two u32 words [lo, hi]. */
+  seed: readonly [number, number];
+  /** Index of the first Philox block (each block yields 4 numbers). */
+  offset: number;
+}
+
+/**
+ * A device backend. See the file header for conventions.
+ * Throws: `alloc` throws when the device cannot hold `size` elements; every primitive may throw
+ * an error naming the primitive when the device reports a validation or out-of-memory error.
+ */
+export interface Backend {
+  readonly name: DeviceName;
+
+  // ---- memory ----
+  alloc(dtype: DType, size: number): Storage;
+  /** Copies host data into a fresh storage of the array's length. */
+  upload(data: TypedArray, dtype: DType): Storage;
+  /** Reads a whole storage back to the host. */
+  read(s: Storage): Promise<TypedArray>;
+  /** Releases a storage; using it afterwards is an error. */
+  free(s: Storage): void;
+
+  // ---- data movement ----
+  /** Sets every element of `s` to `value`. */
+  fill(s: Storage, value: number): void;
+  /** Strided copy with dtype conversion: dst[dl] = src[sl]; both layouts have the same shape. */
+  copy(src: Storage, sl: Layout, dst: Storage, dl: Layout): void;
+
+  // ---- elementwise ----
+  /** out (contiguous, shape xl.shape) = op(x[xl]); `param` feeds the *_scalar ops. */
+  unary(op: UnaryOp, x: Storage, xl: Layout, out: Storage, param?: number): void;
+  /** out (contiguous) = op(a[al], b[bl]); al and bl are already broadcast to the output shape. */
+  binary(op: BinaryOp, a: Storage, al: Layout, b: Storage, bl: Layout, out: Storage): void;
+  /** out = cond != 0 ? a : b, all three layouts broadcast to the output shape. */
+  where(cond: Storage, cl: Layout, a: Storage, al: Layout, b: Storage, bl: Layout, out: Storage): void;
+
+  // ---- reductions ----
+  /** x contiguous (outer, inner) -> out (outer): reduce along `inner`. argmax/argmin write int32, first index on ties. NaN propagates in max/min. */
+  reduce(op: ReduceOp, x: Storage, outer: number, inner: number, out: Storage): void;
+
+  // ---- linear algebra ----
+  /** out (B, M, N) = a (B, M, K) @ b (B, K, N); al, bl are 3-d layouts (batch stride 0 broadcasts). */
+  matmul(a: Storage, al: Layout, b: Storage, bl: Layout, out: Storage, B: number, M: number, N: number, K: number): void;
+
+  // ---- convolution (NCHW, contiguous) ----
+  conv2d(x: Storage, w: Storage, bias: Storage | null, out: Storage, p: Conv2dParams): void;
+  /** gx (N, C_in, H, W) = d loss / d x, overwritten. */
+  conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, p: Conv2dParams): void;
+  /** gw (C_out, C_in/groups, KH, KW) = d loss / d w, overwritten. */
+  conv2dBackwardWeight(gy: Storage, x: Storage, gw: Storage, p: Conv2dParams): void;
+
+  // ---- pooling (NCHW, contiguous) ----
+  /** Writes the maxima and, in `indices` (int32), the flat h*W+w index of the first maximum; NaN wins. */
+  maxPool2d(x: Storage, out: Storage, indices: Storage, p: Pool2dParams): void;
+  /** gx (overwritten) scatters gy through `indices`. */
+  maxPool2dBackward(gy: Storage, indices: Storage, gx: Storage, p: Pool2dParams): void;
+  avgPool2d(x: Storage, out: Storage, p: Pool2dParams): void;
+  avgPool2dBackward(gy: Storage, gx: Storage, p: Pool2dParams): void;
+  adaptiveAvgPool2d(x: Storage, out: Storage, p: AdaptivePool2dParams): void;
+  adaptiveAvgPool2dBackward(gy: Storage, gx: Storage, p: AdaptivePool2dParams): void;
+
+  // ---- batch norm over (N, C, S) ----
+  /**
+   * Training mode: normalizes with the batch mean and biased variance, writes `saveMean` and
+   * `saveInvstd` (C), and when given updates `runningMean`/`runningVar` in place with momentum
+   * and the unbiased variance. weight/bias may be null (affine=false).
+   */
+  batchNormTrain(
+    x: Storage,
+    weight: Storage | null,
+    bias: Storage | null,
+    runningMean: Storage | null,
+    runningVar: Storage | null,
+    out: Storage,
+    saveMean: Storage,
+    saveInvstd: Storage,
+    p: BatchNormParams,
+  ): void;
+  /** Eval mode: normalizes with the running statistics. */
+  batchNormEval(
+    x: Storage,
+    weight: Storage | null,
+    bias: Storage | null,
+    runningMean: Storage,
+    runningVar: Storage,
+    out: Storage,
+    p: BatchNormParams,
+  ): void;
+  /**
+   * Backward of the training-mode forward. gx is overwritten; gweight/gbias (C) are overwritten
+   * when given. With `training` false, the statistics are constants (eval-mode backward) and
+   * saveMean/saveInvstd hold the running mean and 1/sqrt(running_var + eps).
+   */
+  batchNormBackward(
+    gy: Storage,
+    x: Storage,
+    weight: Storage | null,
+    saveMean: Storage,
+    saveInvstd: Storage,
+    gx: Storage,
+    gweight: Storage | null,
+    gbias: Storage | null,
+    p: BatchNormParams,
+    training: boolean,
+  ): void;
+
+  // ---- squeeze-excitation (fused) ----
+  /** out (N, C, S) = x * gate; writes `gate` (N, C) and `hidden` (N, R, post-ReLU) for the backward. */
+  seForward(x: Storage, w1: Storage, w2: Storage, out: Storage, hidden: Storage, gate: Storage, p: SEParams): void;
+  /** Overwrites gx (N, C, S), gw1 (R, C), gw2 (C, R). */
+  seBackward(
+    gy: Storage,
+    x: Storage,
+    w1: Storage,
+    w2: Storage,
+    hidden: Storage,
+    gate: Storage,
+    gx: Storage,
+    gw1: Storage,
+    gw2: Storage,
+    p: SEParams,
+  ): void;
+
+  // ---- softmax family over the last axis of a contiguous (outer, inner) ----
+  softmax(x: Storage, out: Storage, outer: number, inner: number, log: boolean): void;
+  /** gx from gy and the forward output y (softmax or log_softmax). */
+  softmaxBackward(gy: Storage, y: Storage, gx: Storage, outer: number, inner: number, log: boolean): void;
+  /**
+   * Per-sample cross entropy with label smoothing: loss (N) and the per-sample class weight
+   * wsum (N) (weight[target], 0 for ignore_index) so the front end can form PyTorch's weighted mean.
+   * weight (C) may be null (all ones). targets int32 (N).
+   */
+  crossEntropy(logits: Storage, targets: Storage, weight: Storage | null, loss: Storage, wsum: Storage, p: CrossEntropyParams): void;
+  /** glogits (N, C) from the per-sample upstream gradient gloss (N). */
+  crossEntropyBackward(
+    logits: Storage,
+    targets: Storage,
+    weight: Storage | null,
+    gloss: Storage,
+    glogits: Storage,
+    p: CrossEntropyParams,
+  ): void;
+
+  // ---- random ----
+  /** Fills `out` (float32 or float64) with uniform [0, 1) or standard normal numbers; element i comes from block offset + floor(i/4), word i%4. */
+  random(out: Storage, p: RandomParams): void;
+
+  // ---- optimizer updates (in place, contiguous, all of `size` elements) ----
+  /** PyTorch's SGD: updates param and momentumBuf (null when momentum is 0). */
+  sgdUpdate(param: Storage, grad: Storage, momentumBuf: Storage | null, p: SGDParams): void;
+  /** PyTorch's Adam/AdamW: updates param, expAvg, expAvgSq and maxExpAvgSq (amsgrad only). */
+  adamUpdate(param: Storage, grad: Storage, expAvg: Storage, expAvgSq: Storage, maxExpAvgSq: Storage | null, p: AdamParams): void;
+
+  /** Waits until all queued work is done (a no-op on cpu). */
+  sync(): Promise<void>;
+}

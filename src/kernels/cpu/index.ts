@@ -1,0 +1,172 @@
+/**
+ * The CPU reference backend: plain loops whose only job is to be obviously right (float64
+ * accumulation). Every WebGPU kernel is cross-checked against it.
+ */
+import type {
+  AdamParams,
+  AdaptivePool2dParams,
+  Backend,
+  BatchNormParams,
+  BinaryOp,
+  Conv2dParams,
+  CrossEntropyParams,
+  Layout,
+  Pool2dParams,
+  RandomParams,
+  ReduceOp,
+  SEParams,
+  SGDParams,
+  Storage,
+  UnaryOp,
+} from '../backend.js';
+import { allocArray, type DType, type TypedArray } from '../../tensor/dtype.js';
+import { CpuStorage, arr } from './storage.js';
+import * as ew from './elementwise.js';
+import { reduce } from './reduce.js';
+import { matmul } from './matmul.js';
+import { softmax, softmaxBackward } from './softmax.js';
+import { random } from './random.js';
+import * as conv from './conv.js';
+import * as pool from './pool.js';
+import * as bn from './batchnorm.js';
+import * as se from './se.js';
+import * as ce from './cross_entropy.js';
+import * as optim from './optim.js';
+
+export { CpuStorage };
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu' as const;
+
+  alloc(dtype: DType, size: number): Storage {
+    return CpuStorage.alloc(dtype, size);
+  }
+  upload(data: TypedArray, dtype: DType): Storage {
+    const a = allocArray(dtype, data.length);
+    a.set(data);
+    return new CpuStorage(dtype, a);
+  }
+  async read(s: Storage): Promise<TypedArray> {
+    return arr(s).slice();
+  }
+  free(s: Storage): void {
+    (s as CpuStorage).freed = true;
+  }
+  fill(s: Storage, value: number): void {
+    ew.fill(s, value);
+  }
+  copy(src: Storage, sl: Layout, dst: Storage, dl: Layout): void {
+    ew.copy(src, sl, dst, dl);
+  }
+  unary(op: UnaryOp, x: Storage, xl: Layout, out: Storage, param?: number): void {
+    ew.unary(op, x, xl, out, param);
+  }
+  binary(op: BinaryOp, a: Storage, al: Layout, b: Storage, bl: Layout, out: Storage): void {
+    ew.binary(op, a, al, b, bl, out);
+  }
+  where(c: Storage, cl: Layout, a: Storage, al: Layout, b: Storage, bl: Layout, out: Storage): void {
+    ew.where(c, cl, a, al, b, bl, out);
+  }
+  reduce(op: ReduceOp, x: Storage, outer: number, inner: number, out: Storage): void {
+    reduce(op, x, outer, inner, out);
+  }
+  matmul(a: Storage, al: Layout, b: Storage, bl: Layout, out: Storage, B: number, M: number, N: number, K: number): void {
+    matmul(a, al, b, bl, out, B, M, N, K);
+  }
+  conv2d(x: Storage, w: Storage, bias: Storage | null, out: Storage, p: Conv2dParams): void {
+    conv.conv2d(x, w, bias, out, p);
+  }
+  conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, p: Conv2dParams): void {
+    conv.conv2dBackwardInput(gy, w, gx, p);
+  }
+  conv2dBackwardWeight(gy: Storage, x: Storage, gw: Storage, p: Conv2dParams): void {
+    conv.conv2dBackwardWeight(gy, x, gw, p);
+  }
+  maxPool2d(x: Storage, out: Storage, indices: Storage, p: Pool2dParams): void {
+    pool.maxPool2d(x, out, indices, p);
+  }
+  maxPool2dBackward(gy: Storage, indices: Storage, gx: Storage, p: Pool2dParams): void {
+    pool.maxPool2dBackward(gy, indices, gx, p);
+  }
+  avgPool2d(x: Storage, out: Storage, p: Pool2dParams): void {
+    pool.avgPool2d(x, out, p);
+  }
+  avgPool2dBackward(gy: Storage, gx: Storage, p: Pool2dParams): void {
+    pool.avgPool2dBackward(gy, gx, p);
+  }
+  adaptiveAvgPool2d(x: Storage, out: Storage, p: AdaptivePool2dParams): void {
+    pool.adaptiveAvgPool2d(x, out, p);
+  }
+  adaptiveAvgPool2dBackward(gy: Storage, gx: Storage, p: AdaptivePool2dParams): void {
+    pool.adaptiveAvgPool2dBackward(gy, gx, p);
+  }
+  batchNormTrain(
+    x: Storage,
+    weight: Storage | null,
+    bias: Storage | null,
+    runningMean: Storage | null,
+    runningVar: Storage | null,
+    out: Storage,
+    saveMean: Storage,
+    saveInvstd: Storage,
+    p: BatchNormParams,
+  ): void {
+    bn.batchNormTrain(x, weight, bias, runningMean, runningVar, out, saveMean, saveInvstd, p);
+  }
+  batchNormEval(x: Storage, weight: Storage | null, bias: Storage | null, rm: Storage, rv: Storage, out: Storage, p: BatchNormParams): void {
+    bn.batchNormEval(x, weight, bias, rm, rv, out, p);
+  }
+  batchNormBackward(
+    gy: Storage,
+    x: Storage,
+    weight: Storage | null,
+    saveMean: Storage,
+    saveInvstd: Storage,
+    gx: Storage,
+    gweight: Storage | null,
+    gbias: Storage | null,
+    p: BatchNormParams,
+    training: boolean,
+  ): void {
+    bn.batchNormBackward(gy, x, weight, saveMean, saveInvstd, gx, gweight, gbias, p, training);
+  }
+  seForward(x: Storage, w1: Storage, w2: Storage, out: Storage, hidden: Storage, gate: Storage, p: SEParams): void {
+    se.seForward(x, w1, w2, out, hidden, gate, p);
+  }
+  seBackward(
+    gy: Storage,
+    x: Storage,
+    w1: Storage,
+    w2: Storage,
+    hidden: Storage,
+    gate: Storage,
+    gx: Storage,
+    gw1: Storage,
+    gw2: Storage,
+    p: SEParams,
+  ): void {
+    se.seBackward(gy, x, w1, w2, hidden, gate, gx, gw1, gw2, p);
+  }
+  softmax(x: Storage, out: Storage, outer: number, inner: number, log: boolean): void {
+    softmax(x, out, outer, inner, log);
+  }
+  softmaxBackward(gy: Storage, y: Storage, gx: Storage, outer: number, inner: number, log: boolean): void {
+    softmaxBackward(gy, y, gx, outer, inner, log);
+  }
+  crossEntropy(logits: Storage, targets: Storage, weight: Storage | null, loss: Storage, wsum: Storage, p: CrossEntropyParams): void {
+    ce.crossEntropy(logits, targets, weight, loss, wsum, p);
+  }
+  crossEntropyBackward(logits: Storage, targets: Storage, weight: Storage | null, gloss: Storage, glogits: Storage, p: CrossEntropyParams): void {
+    ce.crossEntropyBackward(logits, targets, weight, gloss, glogits, p);
+  }
+  random(out: Storage, p: RandomParams): void {
+    random(out, p);
+  }
+  sgdUpdate(param: Storage, grad: Storage, buf: Storage | null, p: SGDParams): void {
+    optim.sgdUpdate(param, grad, buf, p);
+  }
+  adamUpdate(param: Storage, grad: Storage, m: Storage, v: Storage, vmax: Storage | null, p: AdamParams): void {
+    optim.adamUpdate(param, grad, m, v, vmax, p);
+  }
+  async sync(): Promise<void> {}
+}

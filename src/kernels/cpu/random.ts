@@ -1,0 +1,19 @@
+/** Reference Philox random fill (the WebGPU kernel must match it). */
+import type { RandomParams, Storage } from '../backend.js';
+import { normalPair, philox4x32, uniformFromBits } from '../../tensor/philox.js';
+import { arr } from './storage.js';
+
+export function random(out: Storage, p: RandomParams): void {
+  const o = arr(out);
+  const w = new Uint32Array(4);
+  const blocks = Math.ceil(o.length / 4);
+  for (let blk = 0; blk < blocks; blk++) {
+    const c = p.offset + blk;
+    philox4x32(c % 4294967296, Math.floor(c / 4294967296), p.seed[0], p.seed[1], w);
+    const vals =
+      p.kind === 'uniform'
+        ? [uniformFromBits(w[0]!), uniformFromBits(w[1]!), uniformFromBits(w[2]!), uniformFromBits(w[3]!)]
+        : [...normalPair(w[0]!, w[1]!), ...normalPair(w[2]!, w[3]!)];
+    for (let j = 0; j < 4 && blk * 4 + j < o.length; j++) o[blk * 4 + j] = vals[j]!;
+  }
+}

@@ -1,0 +1,22 @@
+/** The tensor core's public surface. */
+export { Tensor, type TensorLike } from './tensor.js';
+export type { DType, TypedArray } from './dtype.js';
+export { getBackend, getDefaultDevice, setDefaultDevice, hasBackend, registerBackend, type Device } from './device.js';
+export { tidy, keep } from './memory.js';
+export { no_grad, enable_grad, is_grad_enabled, set_grad_enabled } from './grad_mode.js';
+export { Generator, default_generator, manual_seed } from './random.js';
+export * from './ops/creation.js';
+export { neg, exp, log, sqrt, rsqrt, abs, relu, sigmoid, tanh, sign, clamp, add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, where } from './ops/elementwise.js';
+export { sum, mean, max, min, argmax, argmin } from './ops/reduce.js';
+export { reshape, view, permute, transpose, expand, narrow, slice, select, squeeze, unsqueeze, flatten, contiguous, clone, detach } from './ops/views.js';
+export { matmul, linear } from './ops/matmul.js';
+export { softmax, log_softmax } from './ops/softmax.js';
+export { toDeviceAsync } from './ops/copy.js';
+export { gradcheck } from './gradcheck.js';
+export { conv2d, type Conv2dOptions } from './ops/conv.js';
+export { max_pool2d, avg_pool2d, adaptive_avg_pool2d, type MaxPool2dOptions, type AvgPool2dOptions } from './ops/pool.js';
+export { batch_norm } from './ops/batchnorm.js';
+export { se_block } from './ops/se.js';
+export { cross_entropy, nll_loss, mse_loss, type Reduction, type CrossEntropyOptions } from './ops/loss.js';
+export { dropout } from './ops/dropout.js';
+export { cat, stack } from './ops/concat.js';

@@ -1,0 +1,100 @@
+/**
+ * Reductions over any set of dims, with keepdim (PyTorch semantics). The backend reduces the
+ * last axis of a contiguous (outer, inner) matrix; reducing other dims permutes them last first.
+ */
+import type { ReduceOp } from '../../kernels/backend.js';
+import { record } from '../autograd.js';
+import { normDim, numel } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import { binaryRaw, mulScalar } from './elementwise.js';
+import { denseCopy, expand, permute, reshape } from './views.js';
+
+function normDims(op: string, t: Tensor, dim?: number | number[]): number[] {
+  if (dim === undefined) return [...t.shape.keys()];
+  const ds = (Array.isArray(dim) ? dim : [dim]).map((d) => normDim(op, d, t.ndim));
+  if (new Set(ds).size !== ds.length) throw new RangeError(`${op}: dim ${JSON.stringify(dim)} appears more than once`);
+  return ds.sort((a, b) => a - b);
+}
+
+function keptShape(t: Tensor, dims: number[]): number[] {
+  return t.shape.map((d, i) => (dims.includes(i) ? 1 : d));
+}
+
+/** @internal Reduces `dims` of t with a primitive; returns the keepdim-shaped result (no grad). */
+export function reduceRaw(op: ReduceOp, t: Tensor, dims: number[]): Tensor {
+  t.assertAlive(op);
+  const keep = [...t.shape.keys()].filter((i) => !dims.includes(i));
+  const inner = numel(dims.map((i) => t.shape[i]!));
+  const outer = numel(keep.map((i) => t.shape[i]!));
+  if (inner === 0 && op !== 'sum') throw new RangeError(`${op}: cannot reduce over a dimension of size 0 (shape [${t.shape.join(', ')}])`);
+  const p = t.ndim ? permute(t, [...keep, ...dims]) : t;
+  const src = p._isDense ? p : denseCopy(p);
+  const dtype = op === 'argmax' || op === 'argmin' ? 'int32' : t.dtype;
+  const out = Tensor.empty(keptShape(t, dims), dtype, t.device);
+  out.backend.reduce(op, src.storage, outer, inner, out.storage);
+  if (src !== p) src.dispose();
+  if (p !== t) p.dispose();
+  return out;
+}
+
+function finish(out: Tensor, t: Tensor, dims: number[], keepdim: boolean): Tensor {
+  if (keepdim) return out;
+  const shape = t.shape.filter((_, i) => !dims.includes(i));
+  return reshape(out, shape);
+}
+
+/** Sum over `dim` (all dims when omitted). */
+export function sum(t: Tensor, dim?: number | number[], keepdim = false): Tensor {
+  const dims = normDims('sum', t, dim);
+  const out = record('sum', reduceRaw('sum', t, dims), [t], (gy) => [expand(gy, [...t.shape])]);
+  return finish(out, t, dims, keepdim);
+}
+
+/** Mean over `dim` (all dims when omitted); floating dtypes only. */
+export function mean(t: Tensor, dim?: number | number[], keepdim = false): Tensor {
+  if (t.dtype === 'int32') throw new TypeError('mean: expects a floating-point tensor, got int32 (convert with .float())');
+  const dims = normDims('mean', t, dim);
+  const n = numel(dims.map((i) => t.shape[i]!));
+  return mulScalar(sum(t, dims, keepdim), 1 / n);
+}
+
+function extremum(op: 'max' | 'min', t: Tensor, dim: number | number[] | undefined, keepdim: boolean): Tensor {
+  const dims = normDims(op, t, dim);
+  const raw = reduceRaw(op, t, dims);
+  // Gradient split evenly among tied extrema (PyTorch's amax/amin rule).
+  const out = record(op, raw, [t], (gy) => {
+    const mask = binaryRaw('eq', t, expand(raw, [...t.shape]));
+    const count = reduceRaw('sum', mask, dims);
+    const w = binaryRaw('div', mask, count);
+    return [binaryRaw('mul', w, expand(gy, [...t.shape]))];
+  });
+  return finish(out, t, dims, keepdim);
+}
+
+/** Maximum values over `dim` (all when omitted); NaN propagates. Ties share the gradient equally. */
+export function max(t: Tensor, dim?: number | number[], keepdim = false): Tensor {
+  return extremum('max', t, dim, keepdim);
+}
+/** Minimum values over `dim` (all when omitted); NaN propagates. */
+export function min(t: Tensor, dim?: number | number[], keepdim = false): Tensor {
+  return extremum('min', t, dim, keepdim);
+}
+
+/** int32 index of the first maximum along `dim` (of the flattened tensor when omitted). */
+export function argmax(t: Tensor, dim?: number, keepdim = false): Tensor {
+  return argext('argmax', t, dim, keepdim);
+}
+/** int32 index of the first minimum along `dim` (of the flattened tensor when omitted). */
+export function argmin(t: Tensor, dim?: number, keepdim = false): Tensor {
+  return argext('argmin', t, dim, keepdim);
+}
+
+function argext(op: 'argmax' | 'argmin', t: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+  if (dim === undefined) {
+    const flat = reshape(t.detach(), [t.numel()]);
+    const out = reduceRaw(op, flat, [0]);
+    return reshape(out, keepdim ? t.shape.map(() => 1) : []);
+  }
+  const d = normDim(op, dim, t.ndim);
+  return finish(reduceRaw(op, t.detach(), [d]), t, [d], keepdim);
+}
