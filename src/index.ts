@@ -3,3 +3,4 @@
  * backend and PyTorch-style autograd, nn and ResEmoteNet.
  */
 export * from './tensor/index.js';
+export { initWebGPU, webgpuRuntime, gpuMemory, type AdapterReport } from './kernels/webgpu/index.js';

@@ -1,0 +1,341 @@
+/**
+ * The WebGPU runtime under the kernels: storage buffers from a size-class pool, a pipeline cache,
+ * one shared command encoder that collects dispatches and is submitted in batches, uniform
+ * parameters, error scopes, and readback (the only wait on the GPU).
+ *
+ * Buffer reuse rule: commands run in queue order and WebGPU orders dispatches within an
+ * encoder, so a buffer freed after being used by recorded-but-unsubmitted dispatches may be
+ * reused as the output of a later dispatch; but it may NOT receive a `queue.writeBuffer`
+ * (which executes before the pending encoder is submitted). To keep one simple rule, a buffer
+ * freed while commands are pending returns to the pool only at the next submit.
+ */
+import type { Storage } from '../backend.js';
+import { itemsize, type DType, type TypedArray } from '../../tensor/dtype.js';
+import type { AdapterReport } from './device.js';
+
+/** A GPU storage: one GPUBuffer holding `size` elements. */
+export class GpuStorage implements Storage {
+  readonly device = 'webgpu' as const;
+  freed = false;
+  constructor(
+    readonly dtype: DType,
+    readonly size: number,
+    readonly buffer: GPUBuffer,
+  ) {}
+  get byteLength(): number {
+    return this.size * itemsize(this.dtype);
+  }
+}
+
+/** A binding of part of a storage, in elements. */
+export interface BindingRange {
+  storage: GpuStorage;
+  offset: number;
+  size: number;
+}
+export type Binding = GpuStorage | BindingRange;
+
+/** Uniform parameters: u32/i32 words first, then f32 words (kernels declare their struct in that order). */
+export interface Uniforms {
+  u?: number[];
+  f?: number[];
+}
+
+const STORAGE_USAGE = GPUBufferUsageFlags();
+
+function GPUBufferUsageFlags(): number {
+  // GPUBufferUsage is a global only after the WebGPU implementation is loaded; the numeric
+  // values are fixed by the spec.
+  const STORAGE = 0x80, COPY_SRC = 0x04, COPY_DST = 0x08;
+  return STORAGE | COPY_SRC | COPY_DST;
+}
+const UNIFORM_USAGE = 0x40 | 0x08;
+const MAP_READ = 0x01;
+const COPY_DST = 0x08;
+
+/** Bytes a buffer of `bytes` is rounded up to, so buffers of similar sizes are shared. */
+function sizeClass(bytes: number): number {
+  const b = Math.max(bytes, 16);
+  if (b <= 4096) return 1 << Math.ceil(Math.log2(b));
+  // Above 4 KiB: 8 classes per power of two (at most 12.5% waste).
+  const p = 2 ** Math.floor(Math.log2(b));
+  const step = p / 8;
+  return Math.ceil(b / step) * step;
+}
+
+export class GpuRuntime {
+  readonly limits: AdapterReport['limits'];
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private dispatchesSinceSubmit = 0;
+  /** Free storage buffers by size class: usable by dispatches at once. */
+  private freeNow = new Map<number, GPUBuffer[]>();
+  /** Freed since the last submit: not yet safe for writeBuffer uploads. */
+  private freedPending: [number, GPUBuffer][] = [];
+  private uniformFree: GPUBuffer[] = [];
+  private uniformPending: GPUBuffer[] = [];
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private errors: Promise<string | null>[] = [];
+  private lostReason: string | null = null;
+  /** Bytes held by live storages. */
+  liveBytes = 0;
+  /** Highest liveBytes seen. */
+  peakBytes = 0;
+  /** Bytes held by the pool (free buffers kept for reuse). */
+  pooledBytes = 0;
+  /** Dispatches recorded since the runtime was created. */
+  dispatchCount = 0;
+  /** Submit after this many dispatches even without a readback, to keep the GPU busy. */
+  submitEvery = 64;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly report: AdapterReport,
+  ) {
+    this.limits = report.limits;
+    device.lost.then((info) => {
+      this.lostReason = `${info.reason}: ${info.message}`;
+    });
+    device.addEventListener?.('uncapturederror', (ev: Event) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      this.errors.push(Promise.resolve(`uncaptured WebGPU error: ${err.message}`));
+    });
+  }
+
+  private checkLost(op: string): void {
+    if (this.lostReason) throw new Error(`${op}: the WebGPU device was lost (${this.lostReason}); call initWebGPU() again`);
+  }
+
+  // ---------------- memory ----------------
+
+  alloc(dtype: DType, size: number): GpuStorage {
+    this.checkLost('alloc');
+    const bytes = size * itemsize(dtype);
+    if (bytes > this.limits.maxBufferSize) {
+      throw new RangeError(`alloc: ${bytes} bytes exceeds the adapter's maxBufferSize ${this.limits.maxBufferSize}`);
+    }
+    const cls = sizeClass(bytes);
+    const list = this.freeNow.get(cls);
+    let buf = list?.pop();
+    if (buf) this.pooledBytes -= cls;
+    else buf = this.createBuffer(cls, 'alloc');
+    this.liveBytes += cls;
+    this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
+    return new GpuStorage(dtype, size, buf);
+  }
+
+  private createBuffer(bytes: number, op: string): GPUBuffer {
+    this.device.pushErrorScope('out-of-memory');
+    const buf = this.device.createBuffer({ size: bytes, usage: STORAGE_USAGE });
+    this.errors.push(this.device.popErrorScope().then((e) => (e ? `${op}: out of GPU memory allocating ${bytes} bytes (${e.message})` : null)));
+    return buf;
+  }
+
+  upload(data: TypedArray, dtype: DType): GpuStorage {
+    this.checkLost('upload');
+    const bytes = data.length * itemsize(dtype);
+    const cls = sizeClass(bytes);
+    // Buffers in freeNow have no unsubmitted uses, so writeBuffer into them is safe (see header).
+    let buf = this.freeNow.get(cls)?.pop();
+    if (buf) this.pooledBytes -= cls;
+    else buf = this.createBuffer(cls, 'upload');
+    this.liveBytes += cls;
+    this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
+    if (bytes > 0) {
+      const src = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, bytes);
+      // writeBuffer needs a multiple of 4 bytes; all our dtypes are 4 or 8 bytes.
+      this.device.queue.writeBuffer(buf, 0, src);
+    }
+    return new GpuStorage(dtype, data.length, buf);
+  }
+
+  free(s: GpuStorage): void {
+    if (s.freed) return;
+    s.freed = true;
+    const cls = s.buffer.size;
+    this.liveBytes -= cls;
+    this.pooledBytes += cls;
+    if (this.encoder) this.freedPending.push([cls, s.buffer]);
+    else this.pushFree(cls, s.buffer);
+  }
+
+  private pushFree(cls: number, buf: GPUBuffer): void {
+    let l = this.freeNow.get(cls);
+    if (!l) this.freeNow.set(cls, (l = []));
+    l.push(buf);
+  }
+
+  /** Destroys every pooled buffer (they are recreated on demand). */
+  trimPool(): void {
+    this.flush();
+    for (const l of this.freeNow.values()) for (const b of l) b.destroy();
+    this.freeNow.clear();
+    this.pooledBytes = 0;
+  }
+
+  // ---------------- pipelines ----------------
+
+  /** A compute pipeline for WGSL `code` (entry point `main`), compiled once per `key`. */
+  pipeline(key: string, code: string | (() => string)): GPUComputePipeline {
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const src = typeof code === 'string' ? code : code();
+      this.device.pushErrorScope('validation');
+      const module = this.device.createShaderModule({ code: src, label: key });
+      p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+      this.errors.push(this.device.popErrorScope().then((e) => (e ? `pipeline '${key}': ${e.message}` : null)));
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  // ---------------- dispatch ----------------
+
+  private getEncoder(): GPUCommandEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private getPass(): GPUComputePassEncoder {
+    if (!this.pass) this.pass = this.getEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  private uniformBuffer(u: Uniforms): GPUBuffer {
+    const words = (u.u?.length ?? 0) + (u.f?.length ?? 0);
+    const bytes = Math.max(16, Math.ceil((words * 4) / 16) * 16);
+    const ab = new ArrayBuffer(bytes);
+    const dv = new DataView(ab);
+    let o = 0;
+    for (const v of u.u ?? []) {
+      dv.setUint32(o, v >>> 0, true);
+      o += 4;
+    }
+    for (const v of u.f ?? []) {
+      dv.setFloat32(o, v, true);
+      o += 4;
+    }
+    // Uniform buffers are a fixed 256 bytes so they all share one pool.
+    if (bytes > 256) throw new Error(`dispatch: uniform block of ${bytes} bytes exceeds 256`);
+    const buf = this.uniformFree.pop() ?? this.device.createBuffer({ size: 256, usage: UNIFORM_USAGE });
+    this.device.queue.writeBuffer(buf, 0, ab);
+    this.uniformPending.push(buf);
+    return buf;
+  }
+
+  /**
+   * Records one dispatch. `bindings` are bound to @group(0) @binding(0..n-1) in order, then the
+   * uniform block (if any) at @binding(n). `workgroups` may be a total count (spread over x and
+   * y when above the per-dimension limit: kernels compute their linear workgroup id as
+   * wid.x + wid.y * nwg.x) or explicit [x, y, z].
+   * @throws RangeError when a binding exceeds maxStorageBufferBindingSize (split the work instead).
+   */
+  dispatch(op: string, pipeline: GPUComputePipeline, bindings: Binding[], uniforms: Uniforms | null, workgroups: number | [number, number, number]): void {
+    this.checkLost(op);
+    const entries: GPUBindGroupEntry[] = bindings.map((b, i) => {
+      const s = b instanceof GpuStorage ? b : b.storage;
+      if (s.freed) throw new Error(`${op}: binding ${i} uses a freed buffer`);
+      const isz = itemsize(s.dtype);
+      const offset = b instanceof GpuStorage ? 0 : b.offset * isz;
+      const size = Math.max(4, (b instanceof GpuStorage ? s.size : b.size) * isz);
+      if (size > this.limits.maxStorageBufferBindingSize) {
+        throw new RangeError(`${op}: binding ${i} is ${size} bytes, over maxStorageBufferBindingSize ${this.limits.maxStorageBufferBindingSize}`);
+      }
+      return { binding: i, resource: { buffer: s.buffer, offset, size: Math.min(size, s.buffer.size - offset) } };
+    });
+    if (uniforms) entries.push({ binding: bindings.length, resource: { buffer: this.uniformBuffer(uniforms) } });
+    const [x, y, z] = typeof workgroups === 'number' ? this.spread(workgroups) : workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) throw new RangeError(`${op}: workgroup grid [${x}, ${y}, ${z}] exceeds ${max} per dimension`);
+    this.device.pushErrorScope('validation');
+    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.getPass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(x, y, z);
+    this.errors.push(this.device.popErrorScope().then((e) => (e ? `${op}: ${e.message}` : null)));
+    this.dispatchCount++;
+    if (++this.dispatchesSinceSubmit >= this.submitEvery) this.flush();
+  }
+
+  /** Splits a total workgroup count into an [x, y, 1] grid within the per-dimension limit. */
+  spread(total: number): [number, number, number] {
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    if (total <= max) return [total, 1, 1];
+    const y = Math.ceil(total / max);
+    return [Math.ceil(total / y), y, 1];
+  }
+
+  /** Records a buffer-to-buffer copy (bytes). */
+  copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.endPass();
+    this.getEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Submits the recorded commands (no wait). */
+  flush(): void {
+    this.endPass();
+    if (this.encoder) {
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = null;
+    }
+    this.dispatchesSinceSubmit = 0;
+    for (const [cls, b] of this.freedPending) this.pushFree(cls, b);
+    this.freedPending = [];
+    // Uniform buffers written for the submitted work may be rewritten now: writeBuffer is
+    // ordered after the submit on the queue timeline.
+    this.uniformFree.push(...this.uniformPending);
+    this.uniformPending = [];
+  }
+
+  /** Throws the first WebGPU error reported so far, naming its op. */
+  async checkErrors(): Promise<void> {
+    const pending = this.errors;
+    this.errors = [];
+    const msgs = (await Promise.all(pending)).filter((m): m is string => m !== null);
+    if (msgs.length) throw new Error(`WebGPU error: ${msgs[0]}${msgs.length > 1 ? ` (and ${msgs.length - 1} more)` : ''}`);
+  }
+
+  /** Waits for all submitted work, then reports errors. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.checkLost('sync');
+    await this.checkErrors();
+  }
+
+  /** Reads `bytes` from the start of a storage's buffer (plus an element offset). */
+  async read(s: GpuStorage, ArrayType: new (b: ArrayBuffer) => TypedArray): Promise<TypedArray> {
+    this.checkLost('read');
+    if (s.freed) throw new Error('read: storage was freed');
+    const bytes = s.byteLength;
+    const padded = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.device.createBuffer({ size: padded, usage: MAP_READ | COPY_DST });
+    this.copyBuffer(s.buffer, 0, staging, 0, padded);
+    this.flush();
+    try {
+      await staging.mapAsync(0x0001);
+    } catch (e) {
+      this.checkLost('read');
+      await this.checkErrors();
+      throw e;
+    }
+    const copy = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    await this.checkErrors();
+    return new ArrayType(copy);
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * WGSL sources from shaders/*.wgsl (embedded by scripts/gen-shaders.mjs) with `{{NAME}}`
+ * placeholders filled per specialization (element type, op expression, tile sizes).
+ */
+import { SHADERS } from './shaders.gen.js';
+
+/** The source of shaders/<name>.wgsl with each {{KEY}} replaced by defs[KEY]. */
+export function shader(name: string, defs: Record<string, string | number> = {}): string {
+  const src = SHADERS[name];
+  if (src === undefined) throw new Error(`shader '${name}' not found in shaders/ (did you run node scripts/gen-shaders.mjs?)`);
+  // `#include "other"` pulls in shaders/other.wgsl (shared helpers), once per line.
+  const full = src.replace(/^#include "(\w+)"$/gm, (_, inc: string) => {
+    const s = SHADERS[inc];
+    if (s === undefined) throw new Error(`shader '${name}': included shader '${inc}' not found`);
+    return s;
+  });
+  return full.replace(/\{\{(\w+)\}\}/g, (_, k: string) => {
+    const v = defs[k];
+    if (v === undefined) throw new Error(`shader '${name}': no value for {{${k}}}`);
+    return String(v);
+  });
+}
+
+/** A cache key for a shader specialization. */
+export function shaderKey(name: string, defs: Record<string, string | number> = {}): string {
+  return name + JSON.stringify(defs);
+}
