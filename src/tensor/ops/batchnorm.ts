@@ -1,9 +1,46 @@
-/** batch_norm (PyTorch's F.batch_norm). STUB. */
+/** batch_norm (PyTorch's F.batch_norm), forward and backward through the backend primitives. */
+import type { BatchNormParams } from '../../kernels/backend.js';
+import { needsGrad, record } from '../autograd.js';
+import { fmtShape, numel } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { unaryRaw } from './elementwise.js';
+import { denseCopy, zerosLike } from './views.js';
+
+/** t itself when it reads its storage densely from element 0, else a dense copy (no grad). */
+function dense(t: Tensor): Tensor {
+  return t._isDense ? t : denseCopy(t);
+}
+
+function checkVec(name: string, v: Tensor | null, x: Tensor, C: number): void {
+  if (!v) return;
+  v.assertAlive('batch_norm');
+  if (v.ndim !== 1 || v.shape[0] !== C) {
+    throw new RangeError(`batch_norm: ${name} should contain ${C} elements (shape [${C}]), got shape ${fmtShape(v.shape)} (input ${fmtShape(x.shape)})`);
+  }
+  if (v.dtype !== x.dtype) throw new TypeError(`batch_norm: ${name} has dtype ${v.dtype} but the input has dtype ${x.dtype}`);
+  if (v.device !== x.device) throw new Error(`batch_norm: ${name} is on '${v.device}' but the input is on '${x.device}'`);
+}
 
 /**
- * x (N, C, *). running_mean/running_var (C) updated in place when training and given.
- * weight/bias (C) or null. momentum as PyTorch (new = (1-m)*old + m*batch).
+ * Batch normalization over the channel dim 1 of x (N, C, *) -> same shape:
+ * y = (x - mean) / sqrt(var + eps) * weight + bias, per channel.
+ *
+ * - training: mean and the BIASED variance of the batch (over N and the spatial dims) normalize x;
+ *   when running_mean/running_var are given they are updated in place with
+ *   running = (1 - momentum) * running + momentum * batch_stat, where running_var takes the
+ *   UNBIASED batch variance, and their `_version` is bumped. The backward goes through the batch
+ *   statistics.
+ * - eval: running_mean and running_var (required) normalize x; they are constants in the backward.
+ *
+ * weight and bias (C) may be null (affine = false). Gradients flow to x, weight and bias; the
+ * running statistics never get gradients. An empty input (N*S = 0) gives an empty output and
+ * leaves the running statistics untouched, as PyTorch.
+ *
+ * Source: PyTorch docs, torch.nn.functional.batch_norm and torch.nn.BatchNorm2d.
+ * @throws RangeError when x has fewer than 2 dims, when a (C) tensor has the wrong shape, or when
+ * training with a single value per channel ("Expected more than 1 value per channel when training").
+ * @throws TypeError for an int32 input or mismatched dtypes; Error for mismatched devices, or when
+ * running_mean/running_var are missing in eval mode.
  */
 export function batch_norm(
   x: Tensor,
@@ -15,6 +52,98 @@ export function batch_norm(
   momentum = 0.1,
   eps = 1e-5,
 ): Tensor {
-  void x; void running_mean; void running_var; void weight; void bias; void training; void momentum; void eps;
-  throw new Error('batch_norm: not implemented yet');
+  x.assertAlive('batch_norm');
+  if (x.dtype === 'int32') throw new TypeError('batch_norm: expects a floating-point input, got int32');
+  if (x.ndim < 2) throw new RangeError(`batch_norm: expects an input of shape (N, C, *) with at least 2 dims, got ${fmtShape(x.shape)}`);
+  const N = x.shape[0]!;
+  const C = x.shape[1]!;
+  const S = numel(x.shape.slice(2));
+  checkVec('weight', weight, x, C);
+  checkVec('bias', bias, x, C);
+  checkVec('running_mean', running_mean, x, C);
+  checkVec('running_var', running_var, x, C);
+  if ((running_mean === null) !== (running_var === null)) {
+    throw new Error('batch_norm: running_mean and running_var must be given together (or both null)');
+  }
+  if (!training && (!running_mean || !running_var)) {
+    throw new Error('batch_norm: running_mean and running_var must be defined in evaluation mode (training = false)');
+  }
+  if (!Number.isFinite(momentum)) throw new RangeError(`batch_norm: momentum must be a finite number, got ${momentum}`);
+  if (!(eps >= 0) || !Number.isFinite(eps)) throw new RangeError(`batch_norm: eps must be a finite non-negative number, got ${eps}`);
+  if (training && N * S === 1) {
+    throw new RangeError(`batch_norm: Expected more than 1 value per channel when training, got input size ${fmtShape(x.shape)}`);
+  }
+
+  if (x.numel() === 0) {
+    const out = Tensor.empty(x.shape, x.dtype, x.device);
+    return record('batch_norm', out, [x, weight, bias], () => [zerosLike(x.shape, x), weight ? zerosLike([C], weight) : null, bias ? zerosLike([C], bias) : null]);
+  }
+
+  const p: BatchNormParams = { N, C, S, eps, momentum };
+  const b = x.backend;
+  const xd = dense(x);
+  const wd = weight ? dense(weight) : null;
+  const bd = bias ? dense(bias) : null;
+  const out = Tensor.empty(x.shape, x.dtype, x.device);
+  const grad = needsGrad(x, weight, bias);
+  let saveMean: Tensor;
+  let saveInvstd: Tensor;
+
+  if (training) {
+    saveMean = Tensor.empty([C], x.dtype, x.device);
+    saveInvstd = Tensor.empty([C], x.dtype, x.device);
+    // The kernel updates dense storages; strided running stats go through dense copies.
+    const rm = running_mean ? dense(running_mean) : null;
+    const rv = running_var ? dense(running_var) : null;
+    b.batchNormTrain(xd.storage, wd?.storage ?? null, bd?.storage ?? null, rm?.storage ?? null, rv?.storage ?? null, out.storage, saveMean.storage, saveInvstd.storage, p);
+    for (const [dst, src] of [[running_mean, rm], [running_var, rv]] as const) {
+      if (!dst || !src) continue;
+      if (src !== dst) {
+        b.copy(src.storage, src.layout, dst.storage, dst.layout);
+        src.dispose();
+      }
+      dst._version++;
+    }
+  } else {
+    const rm = running_mean!;
+    const rv = running_var!;
+    const rmd = dense(rm);
+    const rvd = dense(rv);
+    b.batchNormEval(xd.storage, wd?.storage ?? null, bd?.storage ?? null, rmd.storage, rvd.storage, out.storage, p);
+    if (rvd !== rv) rvd.dispose();
+    if (!grad) {
+      if (rmd !== rm) rmd.dispose();
+      if (xd !== x) xd.dispose();
+      if (wd && wd !== weight) wd.dispose();
+      if (bd && bd !== bias) bd.dispose();
+      return out;
+    }
+    // Snapshot the statistics used, so later updates of the running buffers cannot change the backward.
+    saveMean = rmd === rm ? denseCopy(rm) : rmd;
+    const shifted = unaryRaw('add_scalar', rv, eps);
+    saveInvstd = unaryRaw('rsqrt', shifted);
+    shifted.dispose();
+  }
+  if (bd && bd !== bias) bd.dispose();
+  if (!grad) {
+    saveMean.dispose();
+    saveInvstd.dispose();
+    if (xd !== x) xd.dispose();
+    if (wd && wd !== weight) wd.dispose();
+    return out;
+  }
+
+  return record('batch_norm', out, [x, weight, bias], (gy) => {
+    const g = dense(gy);
+    const gx = Tensor.empty(x.shape, x.dtype, x.device);
+    const gw = weight?.requires_grad ? Tensor.empty([C], x.dtype, x.device) : null;
+    const gb = bias?.requires_grad ? Tensor.empty([C], x.dtype, x.device) : null;
+    b.batchNormBackward(g.storage, xd.storage, wd?.storage ?? null, saveMean.storage, saveInvstd.storage, gx.storage, gw?.storage ?? null, gb?.storage ?? null, p, training);
+    if (g !== gy) g.dispose();
+    if (!x.requires_grad) {
+      gx.dispose();
+      return [null, gw, gb];
+    }
+    return [gx, gw, gb];
+  });
 }
