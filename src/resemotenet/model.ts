@@ -1,0 +1,146 @@
+/**
+ * ResEmoteNet (Roy, Kathania, Joshi, Siddiqui, "ResEmoteNet: Bridging Accuracy and Loss Reduction
+ * in Facial Emotion Recognition", arXiv 2409.00172, 2024), laid out exactly as the paper's
+ * official PyTorch implementation so that its state_dict keys (`conv1.weight`,
+ * `bn1.running_mean`, `se.fc.0.weight`, `res_block1.shortcut.0.weight`, `fc4.bias`, ...) load
+ * as they are.
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import { max_pool2d } from '../tensor/ops/pool.js';
+import { relu } from '../tensor/ops/elementwise.js';
+import { Module } from '../nn/module.js';
+import { Conv2d } from '../nn/layers/conv.js';
+import { BatchNorm2d } from '../nn/layers/batchnorm.js';
+import { Linear, type FactoryOptions } from '../nn/layers/linear.js';
+import { Dropout, ReLU } from '../nn/layers/activation.js';
+import { AdaptiveAvgPool2d } from '../nn/layers/pooling.js';
+import { Sequential } from '../nn/layers/container.js';
+import { SEBlock } from '../nn/layers/se.js';
+import { EMOTIONS } from './data/labels.js';
+
+/**
+ * The residual block of ResEmoteNet: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), with
+ * conv1 3x3 carrying the stride, conv2 3x3, and shortcut = Conv2d 1x1 (stride) + BatchNorm2d when
+ * the stride or the width changes (else identity, an empty Sequential in PyTorch).
+ * Shapes: (N, in_ch, H, W) -> (N, out_ch, ceil(H/stride), ceil(W/stride)).
+ */
+export class ResidualBlock extends Module {
+  conv1: Conv2d;
+  bn1: BatchNorm2d;
+  conv2: Conv2d;
+  bn2: BatchNorm2d;
+  shortcut: Sequential;
+
+  constructor(in_ch: number, out_ch: number, stride = 1, f: FactoryOptions = {}) {
+    super();
+    this.conv1 = new Conv2d(in_ch, out_ch, 3, { stride, padding: 1, ...f });
+    this.bn1 = new BatchNorm2d(out_ch, f);
+    this.conv2 = new Conv2d(out_ch, out_ch, 3, { stride: 1, padding: 1, ...f });
+    this.bn2 = new BatchNorm2d(out_ch, f);
+    this.shortcut =
+      stride !== 1 || in_ch !== out_ch ? new Sequential(new Conv2d(in_ch, out_ch, 1, { stride, ...f }), new BatchNorm2d(out_ch, f)) : new Sequential();
+  }
+
+  override forward(x: Tensor): Tensor {
+    const out = this.bn2.call(this.conv2.call(relu(this.bn1.call(this.conv1.call(x)))));
+    const sc = this.shortcut.length === 0 ? x : this.shortcut.call(x);
+    return relu(out.add(sc));
+  }
+}
+
+export interface ResEmoteNetOptions extends FactoryOptions {
+  /** Number of output classes (default 7). */
+  num_classes?: number;
+  /**
+   * Channel-width multiplier for small variants (default 1): every conv and hidden linear width
+   * is scaled and rounded, with at least `16` conv channels so the SE reduction of 16 keeps a
+   * hidden unit. 1 gives the paper's model (about 80.2M parameters).
+   */
+  width?: number;
+  /** Class names in output order (default FER2013's: angry, disgust, fear, happy, sad, surprise, neutral). */
+  class_names?: readonly string[];
+}
+
+/**
+ * ResEmoteNet. Input (N, 3, 64, 64) normalized images (ImageNet mean/std), output logits
+ * (N, num_classes). Layers (width 1):
+ * conv1 3->64, conv2 64->128, conv3 128->256 (3x3, padding 1, bias), each with BatchNorm2d, ReLU
+ * and 2x2 max pooling, dropout 0.2 after the first two; SE block on 256 channels (reduction 16,
+ * the fused se_block kernel); residual blocks 256->512, 512->1024, 1024->2048 with stride 2;
+ * adaptive average pool to 1x1; fc1 2048->1024, fc2 1024->512, fc3 512->256 each with ReLU and
+ * dropout 0.5; fc4 256->num_classes.
+ * Any input size of at least 8x8 works (adaptive pooling), 64x64 is the trained size.
+ * @throws RangeError for a non-positive width or class count.
+ */
+export class ResEmoteNet extends Module {
+  conv1: Conv2d;
+  bn1: BatchNorm2d;
+  conv2: Conv2d;
+  bn2: BatchNorm2d;
+  conv3: Conv2d;
+  bn3: BatchNorm2d;
+  relu = new ReLU(true);
+  se: SEBlock;
+  res_block1: ResidualBlock;
+  res_block2: ResidualBlock;
+  res_block3: ResidualBlock;
+  pool = new AdaptiveAvgPool2d([1, 1]);
+  fc1: Linear;
+  fc2: Linear;
+  fc3: Linear;
+  dropout1 = new Dropout(0.2);
+  dropout2 = new Dropout(0.5);
+  fc4: Linear;
+  /** Output class names, in logit order. */
+  readonly class_names: readonly string[];
+  readonly width: number;
+  readonly num_classes: number;
+
+  constructor(opts: ResEmoteNetOptions = {}) {
+    super();
+    const w = opts.width ?? 1;
+    const k = opts.num_classes ?? 7;
+    if (!(w > 0)) throw new RangeError(`ResEmoteNet: width must be positive, got ${w}`);
+    if (!Number.isInteger(k) || k < 1) throw new RangeError(`ResEmoteNet: num_classes must be a positive integer, got ${k}`);
+    const names = opts.class_names ?? (k === 7 ? EMOTIONS : Array.from({ length: k }, (_, i) => `class_${i}`));
+    if (names.length !== k) throw new RangeError(`ResEmoteNet: ${names.length} class names for ${k} classes`);
+    this.class_names = [...names];
+    this.width = w;
+    this.num_classes = k;
+    const c = (n: number) => Math.max(16, Math.round(n * w));
+    const f: FactoryOptions = { device: opts.device, dtype: opts.dtype };
+    this.conv1 = new Conv2d(3, c(64), 3, { padding: 1, ...f });
+    this.bn1 = new BatchNorm2d(c(64), f);
+    this.conv2 = new Conv2d(c(64), c(128), 3, { padding: 1, ...f });
+    this.bn2 = new BatchNorm2d(c(128), f);
+    this.conv3 = new Conv2d(c(128), c(256), 3, { padding: 1, ...f });
+    this.bn3 = new BatchNorm2d(c(256), f);
+    this.se = new SEBlock(c(256), { reduction: 16, ...f });
+    this.res_block1 = new ResidualBlock(c(256), c(512), 2, f);
+    this.res_block2 = new ResidualBlock(c(512), c(1024), 2, f);
+    this.res_block3 = new ResidualBlock(c(1024), c(2048), 2, f);
+    this.fc1 = new Linear(c(2048), c(1024), f);
+    this.fc2 = new Linear(c(1024), c(512), f);
+    this.fc3 = new Linear(c(512), c(256), f);
+    this.fc4 = new Linear(c(256), k, f);
+  }
+
+  override forward(x: Tensor): Tensor {
+    if (x.ndim !== 4 || x.shape[1] !== 3) throw new RangeError(`ResEmoteNet: expected input (N, 3, H, W), got [${x.shape.join(', ')}]`);
+    let h = max_pool2d(relu(this.bn1.call(this.conv1.call(x))), 2);
+    h = this.dropout1.call(h);
+    h = max_pool2d(relu(this.bn2.call(this.conv2.call(h))), 2);
+    h = this.dropout1.call(h);
+    h = max_pool2d(relu(this.bn3.call(this.conv3.call(h))), 2);
+    h = this.se.call(h);
+    h = this.res_block1.call(h);
+    h = this.res_block2.call(h);
+    h = this.res_block3.call(h);
+    h = this.pool.call(h);
+    h = h.view(h.shape[0]!, -1);
+    h = this.dropout2.call(relu(this.fc1.call(h)));
+    h = this.dropout2.call(relu(this.fc2.call(h)));
+    h = this.dropout2.call(relu(this.fc3.call(h)));
+    return this.fc4.call(h);
+  }
+}
