@@ -5,9 +5,11 @@
  * sum of both contributions, and accumulates into the `.grad` of leaves that require grad.
  */
 import { is_grad_enabled, no_grad } from './grad_mode.js';
-import { keep } from './memory.js';
+import { keep, tidy } from './memory.js';
 import { fmtShape, shapesEqual } from './shape.js';
-import type { Tensor } from './tensor.js';
+import { Tensor } from './tensor.js';
+import { toDType } from './ops/copy.js';
+import { denseCopy } from './ops/views.js';
 
 /** Backward rule: gradient of the output -> gradients of the inputs (null where not needed). */
 export type BackwardFn = (gy: Tensor) => (Tensor | null)[];
@@ -51,7 +53,8 @@ export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
  * mode is on and an input requires grad. Returns `out`.
  */
 export function record(name: string, out: Tensor, inputs: readonly (Tensor | null)[], fn: BackwardFn): Tensor {
-  if (!needsGrad(...inputs)) return out;
+  // Integer outputs are never differentiable (as PyTorch).
+  if (out.dtype === 'int32' || !needsGrad(...inputs)) return out;
   out.requires_grad = true;
   out.grad_fn = new Node(name, inputs, fn);
   return out;
@@ -95,7 +98,9 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
     if (root.numel() !== 1) {
       throw new Error(`backward: grad can be implicitly created only for one-element outputs; got shape ${fmtShape(root.shape)} (pass a gradient of the same shape)`);
     }
-    seed = no_grad(() => root.detach().mul(0).add(1));
+    // ones_like(root), written directly: root * 0 + 1 would be NaN where root is inf or NaN.
+    seed = Tensor.empty(root.shape, root.dtype, root.device);
+    seed.backend.fill(seed.storage, 1);
   } else {
     if (!shapesEqual(gradient.shape, root.shape)) {
       throw new Error(`backward: gradient shape ${fmtShape(gradient.shape)} does not match output shape ${fmtShape(root.shape)}`);
@@ -103,7 +108,18 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
     if (gradient.device !== root.device) {
       throw new Error(`backward: gradient is on '${gradient.device}' but the output is on '${root.device}'`);
     }
-    seed = no_grad(() => gradient.detach().clone());
+    gradient.assertAlive('backward');
+    seed = no_grad(() => {
+      const d = gradient.detach();
+      const c = toDType(d, root.dtype);
+      if (c !== d) {
+        d.dispose();
+        return c;
+      }
+      const out = denseCopy(d);
+      d.dispose();
+      return out;
+    });
   }
 
   const order = topoOrder(root);
@@ -119,18 +135,12 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
         continue;
       }
       if (t._retainGrad) accumulate(t, g.clone());
-      const raw = node.apply(g);
-      // Backward rules may hand back gy itself or one tensor twice: give each its own handle.
-      const owned = new Set<Tensor>([g]);
-      const gs = raw.map((gi) => {
-        if (!gi) return null;
-        const h = owned.has(gi) ? gi.detach() : gi;
-        owned.add(h);
-        return h;
-      });
+      // Each returned gradient gets its own handle (a rule may return gy itself, a saved tensor,
+      // or one tensor twice); intermediates the rule created are freed by the tidy.
+      const gs = tidy(() => node.apply(g).map((gi) => (gi ? gi.detach() : null)));
       g.dispose();
       node.inputs.forEach((inp, i) => {
-        const gi = gs[i];
+        let gi = gs[i];
         if (!gi) return;
         if (!inp || !inp.requires_grad) {
           gi.dispose();
@@ -138,6 +148,13 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
         }
         if (!shapesEqual(gi.shape, inp.shape)) {
           throw new Error(`backward of '${node.name}': gradient for input ${i} has shape ${fmtShape(gi.shape)}, expected ${fmtShape(inp.shape)}`);
+        }
+        // Type promotion in the forward (float32 op float64) gives the gradient the wider dtype:
+        // hand each input a gradient of its own dtype, as PyTorch does.
+        if (gi.dtype !== inp.dtype) {
+          const c = toDType(gi, inp.dtype);
+          gi.dispose();
+          gi = c;
         }
         const prev = grads.get(inp);
         if (prev) {
@@ -153,11 +170,30 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
   });
 }
 
-/** Adds g into t.grad, taking ownership of g. */
+/**
+ * Adds g into t.grad, taking ownership of g. An existing `.grad` is updated in place (as
+ * PyTorch's AccumulateGrad), so references to it see the sum; a new `.grad` owns its storage.
+ */
 function accumulate(t: Tensor, g: Tensor): void {
+  if (g.dtype !== t.dtype) {
+    const c = toDType(g, t.dtype);
+    g.dispose();
+    g = c;
+  }
   const old = t.grad;
-  const next = old ? old.add(g) : g._isDense ? g : g.contiguous();
+  if (old && !old.isDisposed) {
+    if (!shapesEqual(old.shape, t.shape)) {
+      throw new Error(`backward: the existing .grad of shape ${fmtShape(old.shape)} does not match the tensor's shape ${fmtShape(t.shape)}`);
+    }
+    const s = old.add(g);
+    old.backend.copy(s.storage, s.layout, old.storage, old.layout);
+    old._version++;
+    s.dispose();
+    g.dispose();
+    return;
+  }
+  // Take g only when nothing else reads its storage (it may be a view of another gradient).
+  const next = g._isDense && g._ref.refs === 1 ? g : denseCopy(g);
   if (next !== g) g.dispose();
-  if (old) old.dispose();
   t.grad = keep(next);
 }

@@ -50,6 +50,8 @@ export function untrackFinalizer(token: object): void {
  * Runs `fn` and disposes every tensor created inside it, except the tensors in its result
  * (a tensor, or an array/object of tensors, searched one level deep) and those passed to `keep`.
  * Like TensorFlow.js's `tf.tidy`. Nested scopes hand their results to the enclosing scope.
+ * Autograd: a result's graph reads tensors its forward created (and the scope disposes), so call
+ * `backward()` inside the same tidy as the forward; gradients stored in `.grad` are kept.
  */
 export function tidy<T>(fn: () => T): T {
   const scope = new Set<Disposable>();
@@ -63,7 +65,10 @@ export function tidy<T>(fn: () => T): T {
     throw e;
   }
   scopes.pop();
-  if (result instanceof Promise) throw new Error('tidy: the function must be synchronous (it returned a Promise)');
+  if (result instanceof Promise) {
+    for (const t of scope) t.dispose();
+    throw new Error('tidy: the function must be synchronous (it returned a Promise)');
+  }
   const out = new Set<Disposable>();
   collect(result, out, 0);
   const parent = scopes[scopes.length - 1];

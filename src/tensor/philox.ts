@@ -18,9 +18,12 @@ function mulhilo(a: number, b: number): [number, number] {
   return [hi, lo];
 }
 
-/** The four u32 words of block (c0, c1) under key (k0, k1), written to out[0..3]. */
-export function philox4x32(c0: number, c1: number, k0: number, k1: number, out: Uint32Array): void {
-  let x0 = c0 >>> 0, x1 = c1 >>> 0, x2 = 0, x3 = 0;
+/**
+ * Philox4x32-10 on a full 4-word counter (c0, c1, c2, c3) under key (k0, k1); the four u32 words
+ * are written to out[0..3]. Matches Random123's philox4x32 (R = 10) bit for bit.
+ */
+export function philox4x32_10(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number, out: Uint32Array): void {
+  let x0 = c0 >>> 0, x1 = c1 >>> 0, x2 = c2 >>> 0, x3 = c3 >>> 0;
   let a = k0 >>> 0, b = k1 >>> 0;
   for (let r = 0; r < 10; r++) {
     const [h0, l0] = mulhilo(M0, x0);
@@ -32,6 +35,14 @@ export function philox4x32(c0: number, c1: number, k0: number, k1: number, out: 
     b = (b + W1) >>> 0;
   }
   out[0] = x0; out[1] = x1; out[2] = x2; out[3] = x3;
+}
+
+/**
+ * The four u32 words of block (c0, c1) under key (k0, k1): the 4-word counter (c0, c1, 0, 0).
+ * This is what the random ops use (block index = c1 * 2^32 + c0).
+ */
+export function philox4x32(c0: number, c1: number, k0: number, k1: number, out: Uint32Array): void {
+  philox4x32_10(c0, c1, 0, 0, k0, k1, out);
 }
 
 /** u32 -> float in [0, 1) with 24 random bits (exact in float32). */

@@ -7,7 +7,7 @@ import type { Backend, Layout } from '../kernels/backend.js';
 import { getBackend, type Device } from './device.js';
 import { allocArray, type DType, type TypedArray } from './dtype.js';
 import { StorageRef, track, untrackFinalizer, type Disposable } from './memory.js';
-import { contiguousStrides, isContiguous, numel, type Shape } from './shape.js';
+import { contiguousStrides, fmtShape, isContiguous, numel, type Shape } from './shape.js';
 import type { Node } from './autograd.js';
 import * as E from './ops/elementwise.js';
 import * as R from './ops/reduce.js';
@@ -28,8 +28,7 @@ export class Tensor implements Disposable {
   readonly device: Device;
   /** @internal */
   readonly _ref: StorageRef;
-  /** Whether gradients flow to this tensor (PyTorch's `requires_grad`). */
-  requires_grad = false;
+  private _requiresGrad = false;
   /** Accumulated gradient of a leaf (or of a tensor after `retain_grad()`). */
   grad: Tensor | null = null;
   /** The autograd node that produced this tensor; null for leaves. */
@@ -78,6 +77,20 @@ export class Tensor implements Disposable {
     return { shape: this.shape, strides: this.strides, offset: this.offset };
   }
 
+  /**
+   * Whether gradients flow to this tensor (PyTorch's `requires_grad`).
+   * @throws TypeError when set to true on an int32 tensor.
+   */
+  get requires_grad(): boolean {
+    return this._requiresGrad;
+  }
+  set requires_grad(on: boolean) {
+    if (on && this.dtype === 'int32') {
+      throw new TypeError(`requires_grad: only floating-point tensors can require gradients (dtype is int32, shape ${fmtShape(this.shape)})`);
+    }
+    this._requiresGrad = on;
+  }
+
   get ndim(): number {
     return this.shape.length;
   }
@@ -89,6 +102,7 @@ export class Tensor implements Disposable {
   size(dim: number): number;
   size(dim?: number): readonly number[] | number {
     if (dim === undefined) return this.shape;
+    if (this.ndim === 0) throw new RangeError(`size: dimension ${dim} specified but the tensor has no dimensions (shape [])`);
     return this.shape[V.normDimOf('size', dim, this.ndim)]!;
   }
   dim(): number {
@@ -121,7 +135,7 @@ export class Tensor implements Disposable {
 
   /** @internal */
   assertAlive(op: string): void {
-    if (this._disposed) throw new Error(`${op}: tensor of shape [${this.shape.join(', ')}] was disposed`);
+    if (this._disposed) throw new Error(`${op}: tensor of shape [${this.shape.join(', ')}] was disposed (use after dispose() or outside its tidy scope)`);
   }
 
   // ---------------- readback ----------------
@@ -129,7 +143,7 @@ export class Tensor implements Disposable {
   /** Copies the elements, in row-major order, to a new typed array (waits for the device). */
   async data(): Promise<TypedArray> {
     this.assertAlive('data');
-    const c = this._isDense ? this : this.contiguous();
+    const c = this._isDense ? this : V.denseCopy(this);
     try {
       const arr = await c.backend.read(c.storage);
       return arr.length === this.numel() ? arr : arr.slice(0, this.numel());
@@ -142,7 +156,8 @@ export class Tensor implements Disposable {
   dataSync(): TypedArray {
     if (this.device !== 'cpu') throw new Error(`dataSync: only cpu tensors can be read synchronously (this one is on '${this.device}'); use await t.data()`);
     this.assertAlive('dataSync');
-    const c = this.contiguous();
+    // A contiguous view may still start past element 0 (e.g. narrow on dim 0): copy unless dense.
+    const c = this._isDense ? this : V.denseCopy(this);
     const arr = (c.storage as unknown as { data: TypedArray }).data;
     const out = allocArray(this.dtype, this.numel());
     out.set(arr.subarray(0, out.length));
@@ -178,7 +193,9 @@ export class Tensor implements Disposable {
   /** Sets `requires_grad` in place (leaves only, like PyTorch); returns this. */
   requires_grad_(on = true): this {
     if (!this.is_leaf && !on) throw new Error('requires_grad_: cannot turn off requires_grad on a non-leaf tensor; use detach()');
-    if (on && this.dtype === 'int32') throw new TypeError('requires_grad_: only floating-point tensors can require gradients (dtype is int32)');
+    if (on && this.dtype === 'int32') {
+      throw new TypeError(`requires_grad_: only floating-point tensors can require gradients (dtype is int32, shape ${fmtShape(this.shape)})`);
+    }
     this.requires_grad = on;
     return this;
   }

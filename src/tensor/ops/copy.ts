@@ -7,6 +7,7 @@ import { denseCopy } from './views.js';
 
 /** A copy of t on `device` (t itself when already there). Reads back through the host. */
 export function toDevice(t: Tensor, device: Device): Tensor {
+  t.assertAlive('to');
   if (t.device === device) return t;
   getBackend(device);
   const src = t._isDense ? t : denseCopy(t);
@@ -34,6 +35,7 @@ export async function toDeviceAsync(t: Tensor, device: Device): Promise<Tensor> 
 
 /** A copy converted to `dtype` (t itself when already of that dtype). Float -> int truncates toward zero. */
 export function toDType(t: Tensor, dtype: DType): Tensor {
+  t.assertAlive('to');
   if (t.dtype === dtype) return t;
   if (dtype === 'float64' && t.device !== 'cpu') throw new TypeError(`to('float64'): float64 exists only on the cpu device (tensor is on '${t.device}')`);
   const out = Tensor.empty(t.shape, dtype, t.device);

@@ -110,6 +110,7 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
     start = 0;
   }
   if (step === 0) throw new RangeError('arange: step must be nonzero');
+  if (![start, end, step].every(Number.isFinite)) throw new RangeError(`arange: start, end and step must be finite, got ${start}, ${end}, ${step}`);
   const n = Math.max(0, Math.ceil((end - start) / step));
   const dtype = opts.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
   const arr = allocArray(dtype, n);
@@ -119,9 +120,13 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
 
 /** Evenly spaced `steps` values from start to end inclusive (torch.linspace). */
 export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
+  if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
   const dtype = opts.dtype ?? 'float32';
   const arr = allocArray(dtype, steps);
-  for (let i = 0; i < steps; i++) arr[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
+  // PyTorch's formula: the first half counts up from start, the second down from end, so both
+  // endpoints are exact.
+  const step = steps > 1 ? (end - start) / (steps - 1) : 0;
+  for (let i = 0; i < steps; i++) arr[i] = i < steps / 2 ? start + step * i : end - step * (steps - 1 - i);
   return finish(Tensor.fromArray(arr, [steps], dtype, opts.device ?? getDefaultDevice()), opts);
 }
 
@@ -143,9 +148,13 @@ export function rand(shape: readonly number[] | number, opts: RandomOptions = {}
 export function randn(shape: readonly number[] | number, opts: RandomOptions = {}): Tensor {
   return finish(randomRaw('normal', normShape('randn', shape), opts), opts);
 }
-/** Uniform integers in [low, high) as int32 (floor(low + u * (high - low))). */
+/**
+ * Uniform integers in [low, high) as int32: low + floor(u * (high - low)) for a float32 uniform u
+ * (24 random bits, so ranges wider than 2^24 are not uniform at unit resolution).
+ */
 export function randint(low: number, high: number, shape: readonly number[] | number, opts: RandomOptions = {}): Tensor {
   if (!(Number.isInteger(low) && Number.isInteger(high) && high > low)) throw new RangeError(`randint: need integers low < high, got ${low}, ${high}`);
+  if (low < -(2 ** 31) || high > 2 ** 31) throw new RangeError(`randint: [${low}, ${high}) does not fit int32`);
   const u = randomRaw('uniform', normShape('randint', shape), { ...opts, dtype: 'float32' });
   const scaled = unaryRaw('mul_scalar', u, high - low);
   const k = Tensor.empty(u.shape, 'int32', u.device);
@@ -161,6 +170,7 @@ export function randint(low: number, high: number, shape: readonly number[] | nu
 
 /** A random permutation of 0..n-1 as int32, from the generator (host-side Fisher-Yates over Philox draws). */
 export function randperm(n: number, opts: RandomOptions = {}): Tensor {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`randperm: n must be a non-negative integer, got ${n}`);
   const u = randomRaw('uniform', [n], { ...opts, dtype: 'float64', device: 'cpu' });
   const r = u.dataSync();
   u.dispose();

@@ -59,8 +59,21 @@ function asTensor(v: TensorLike, like: Tensor): Tensor {
 }
 
 function unaryOp(name: string, op: UnaryOp, x: Tensor, grad: (gy: Tensor, out: Tensor) => Tensor, param?: number): Tensor {
+  x.assertAlive(name);
   const out = unaryRaw(op, x, param);
   return record(name, out, [x], (gy) => [grad(gy, out)]);
+}
+
+/** Ops with a floating result (exp, log, ...) read int32 input as float32, as PyTorch. */
+function floatInput(name: string, x: Tensor): Tensor {
+  x.assertAlive(name);
+  return x.dtype === 'int32' ? toDType(x, 'float32') : x;
+}
+
+/** An int32 tensor combined with a non-integer number computes in float32 (PyTorch's promotion). */
+function promoteForScalar(name: string, x: Tensor, s: number): Tensor {
+  x.assertAlive(name);
+  return x.dtype === 'int32' && !Number.isInteger(s) ? toDType(x, 'float32') : x;
 }
 
 // ---------------- unary ----------------
@@ -71,18 +84,19 @@ export function neg(x: Tensor): Tensor {
 }
 /** e^x */
 export function exp(x: Tensor): Tensor {
-  return unaryOp('exp', 'exp', x, (gy, y) => mul(gy, y));
+  return unaryOp('exp', 'exp', floatInput('exp', x), (gy, y) => mul(gy, y));
 }
 /** Natural log; -inf at 0 and NaN below, as IEEE. */
 export function log(x: Tensor): Tensor {
+  x = floatInput('log', x);
   return unaryOp('log', 'log', x, (gy) => div(gy, x));
 }
 export function sqrt(x: Tensor): Tensor {
-  return unaryOp('sqrt', 'sqrt', x, (gy, y) => div(gy, mulScalar(y, 2)));
+  return unaryOp('sqrt', 'sqrt', floatInput('sqrt', x), (gy, y) => div(gy, mulScalar(y, 2)));
 }
 /** 1/sqrt(x) */
 export function rsqrt(x: Tensor): Tensor {
-  return unaryOp('rsqrt', 'rsqrt', x, (gy, y) => mul(gy, mulScalar(unaryRaw('pow_scalar', y, 3), -0.5)));
+  return unaryOp('rsqrt', 'rsqrt', floatInput('rsqrt', x), (gy, y) => mul(gy, mulScalar(unaryRaw('pow_scalar', y, 3), -0.5)));
 }
 /** |x|; the gradient at 0 is 0 (sign(0)), as PyTorch. */
 export function abs(x: Tensor): Tensor {
@@ -94,21 +108,24 @@ export function relu(x: Tensor): Tensor {
 }
 /** 1 / (1 + e^-x) */
 export function sigmoid(x: Tensor): Tensor {
-  return unaryOp('sigmoid', 'sigmoid', x, (gy, y) => mul(gy, mul(y, rsubScalar(1, y))));
+  return unaryOp('sigmoid', 'sigmoid', floatInput('sigmoid', x), (gy, y) => mul(gy, mul(y, rsubScalar(1, y))));
 }
 export function tanh(x: Tensor): Tensor {
-  return unaryOp('tanh', 'tanh', x, (gy, y) => mul(gy, rsubScalar(1, mul(y, y))));
+  return unaryOp('tanh', 'tanh', floatInput('tanh', x), (gy, y) => mul(gy, rsubScalar(1, mul(y, y))));
 }
 /** -1, 0 or 1; zero gradient. */
 export function sign(x: Tensor): Tensor {
+  x.assertAlive('sign');
   return unaryRaw('sign', x);
 }
 /** x * s for a number s. */
 export function mulScalar(x: Tensor, s: number): Tensor {
+  x = promoteForScalar('mul', x, s);
   return unaryOp('mul', 'mul_scalar', x, (gy) => mulScalar(gy, s), s);
 }
 /** x + s for a number s. */
 export function addScalar(x: Tensor, s: number): Tensor {
+  x = promoteForScalar('add', x, s);
   return unaryOp('add', 'add_scalar', x, (gy) => gy, s);
 }
 /** s - x for a number s. */
@@ -117,33 +134,41 @@ export function rsubScalar(s: number, x: Tensor): Tensor {
 }
 /** x ** p for a number p. */
 export function powScalar(x: Tensor, p: number): Tensor {
+  if (x.dtype === 'int32' && Number.isInteger(p) && p < 0) {
+    throw new RangeError(`pow: integers to negative integer powers are not allowed (int32 tensor of shape ${fmtShape(x.shape)}, exponent ${p})`);
+  }
+  x = promoteForScalar('pow', x, p);
   return unaryOp('pow', 'pow_scalar', x, (gy) => (p === 0 ? mulScalar(gy, 0) : mul(gy, mulScalar(unaryRaw('pow_scalar', x, p - 1), p))), p);
 }
 
-/** Clamps to [min, max] (either may be omitted); gradient passes where min <= x <= max. */
+/**
+ * Clamps to [min, max] (either may be omitted; min > max gives max everywhere, as PyTorch).
+ * NaN stays NaN. The gradient passes where min <= x <= max (bounds included) and is 0 elsewhere.
+ */
 export function clamp(x: Tensor, min?: number, max?: number): Tensor {
-  if (min === undefined && max === undefined) throw new Error('clamp: at least one of min and max must be given');
+  if (min === undefined && max === undefined) throw new Error(`clamp: at least one of min and max must be given (tensor of shape ${fmtShape(x.shape)})`);
+  x.assertAlive('clamp');
+  if ((min !== undefined && !Number.isInteger(min)) || (max !== undefined && !Number.isInteger(max))) {
+    x = promoteForScalar('clamp', x, 0.5);
+  }
   let y = x;
-  const parts: Tensor[] = [];
   if (min !== undefined) {
     const m = scalarLike(min, x);
     y = binaryRaw('maximum', y, m);
-    parts.push(m);
+    m.dispose();
   }
   if (max !== undefined) {
     const m = scalarLike(max, x);
     const y2 = binaryRaw('minimum', y, m);
+    m.dispose();
     if (y !== x) y.dispose();
     y = y2;
-    parts.push(m);
   }
-  parts.forEach((p) => p.dispose());
   return record('clamp', y, [x], (gy) => {
-    let mask = unaryRaw('add_scalar', x, 0);
     const lo = min !== undefined ? binaryRaw('ge', x, scalarLike(min, x)) : null;
     const hi = max !== undefined ? binaryRaw('le', x, scalarLike(max, x)) : null;
-    mask = lo && hi ? binaryRaw('mul', lo, hi) : (lo ?? hi)!;
-    return [mul(gy, mask)];
+    const mask = lo && hi ? binaryRaw('mul', lo, hi) : (lo ?? hi)!;
+    return [binaryRaw('mul', gy, mask)];
   });
 }
 
@@ -151,6 +176,7 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
 
 /** a + alpha * b, broadcasting. */
 export function add(a: Tensor, b: TensorLike, alpha = 1): Tensor {
+  a.assertAlive('add');
   if (typeof b === 'number') return addScalar(a, b * alpha);
   const bb = alpha === 1 ? b : mulScalar(b, alpha);
   const out = binaryRaw('add', a, bb);
@@ -158,6 +184,7 @@ export function add(a: Tensor, b: TensorLike, alpha = 1): Tensor {
 }
 /** a - alpha * b, broadcasting. */
 export function sub(a: Tensor, b: TensorLike, alpha = 1): Tensor {
+  a.assertAlive('sub');
   if (typeof b === 'number') return addScalar(a, -b * alpha);
   const bb = alpha === 1 ? b : mulScalar(b, alpha);
   const out = binaryRaw('sub', a, bb);
@@ -165,6 +192,7 @@ export function sub(a: Tensor, b: TensorLike, alpha = 1): Tensor {
 }
 /** a * b, broadcasting. */
 export function mul(a: Tensor, b: TensorLike): Tensor {
+  a.assertAlive('mul');
   if (typeof b === 'number') return mulScalar(a, b);
   const out = binaryRaw('mul', a, b);
   return record('mul', out, [a, b], (gy) => [
@@ -172,8 +200,10 @@ export function mul(a: Tensor, b: TensorLike): Tensor {
     b.requires_grad ? sumTo(binaryRaw('mul', gy, a), b.shape) : null,
   ]);
 }
-/** a / b (true division), broadcasting. */
+/** a / b (true division, so int32 / int32 is float32 as in PyTorch), broadcasting. */
 export function div(a: Tensor, b: TensorLike): Tensor {
+  a.assertAlive('div');
+  if (a.dtype === 'int32' && (typeof b === 'number' || b.dtype === 'int32')) a = toDType(a, 'float32');
   const bt = asTensor(b, a);
   const out = binaryRaw('div', a, bt);
   return record('div', out, [a, bt], (gy) => [
@@ -181,27 +211,45 @@ export function div(a: Tensor, b: TensorLike): Tensor {
     bt.requires_grad ? sumTo(neg(binaryRaw('div', binaryRaw('mul', gy, out), bt)), bt.shape) : null,
   ]);
 }
-/** a ** b, broadcasting; a number exponent uses the scalar kernel. */
+/**
+ * a ** b, broadcasting; a number exponent uses the scalar kernel. Gradients follow PyTorch:
+ * d/da is 0 where b == 0, and d/db is 0 where a == 0 and b >= 0 (instead of 0 * log 0 = NaN).
+ */
 export function pow(a: Tensor, b: TensorLike): Tensor {
   if (typeof b === 'number') return powScalar(a, b);
   const out = binaryRaw('pow', a, b);
-  return record('pow', out, [a, b], (gy) => [
-    a.requires_grad ? sumTo(mul(gy, mul(b, pow(a, sub(b, 1)))), a.shape) : null,
-    b.requires_grad ? sumTo(mul(gy, mul(out, log(a))), b.shape) : null,
-  ]);
+  return record('pow', out, [a, b], (gy) => {
+    let ga: Tensor | null = null;
+    let gb: Tensor | null = null;
+    if (a.requires_grad) {
+      const d = binaryRaw('mul', gy, binaryRaw('mul', b, binaryRaw('pow', a, addScalar(b, -1))));
+      ga = sumTo(where(eq(b, 0), 0, d), a.shape);
+    }
+    if (b.requires_grad) {
+      const d = binaryRaw('mul', gy, binaryRaw('mul', out, log(a)));
+      const zeroBase = binaryRaw('mul', eq(a, 0), ge(b, 0));
+      gb = sumTo(where(zeroBase, 0, d), b.shape);
+    }
+    return [ga, gb];
+  });
 }
 
 function minmax(name: 'maximum' | 'minimum', a: Tensor, b: TensorLike): Tensor {
+  a.assertAlive(name);
   const bt = asTensor(b, a);
   const out = binaryRaw(name, a, bt);
-  // PyTorch: on ties each side gets half the gradient.
+  // PyTorch: where(a == b, gy / 2, gy), zeroed for the losing side (a NaN compares false
+  // everywhere, so both sides then get gy).
   return record(name, out, [a, bt], (gy) => {
-    const win = binaryRaw(name === 'maximum' ? 'gt' : 'lt', a, bt);
-    const tie = binaryRaw('eq', a, bt);
-    const half = mulScalar(tie, 0.5);
-    const wa = binaryRaw('add', win, half);
-    const wb = binaryRaw('sub', rsubScalar(1, win), half);
-    return [sumTo(binaryRaw('mul', gy, wa), a.shape), sumTo(binaryRaw('mul', gy, wb), bt.shape)];
+    const half = mulScalar(binaryRaw('eq', a, bt), 0.5);
+    const aLoses = binaryRaw(name === 'maximum' ? 'lt' : 'gt', a, bt);
+    const bLoses = binaryRaw(name === 'maximum' ? 'gt' : 'lt', a, bt);
+    const wa = rsubScalar(1, binaryRaw('add', aLoses, half));
+    const wb = rsubScalar(1, binaryRaw('add', bLoses, half));
+    return [
+      a.requires_grad ? sumTo(binaryRaw('mul', gy, wa), a.shape) : null,
+      bt.requires_grad ? sumTo(binaryRaw('mul', gy, wb), bt.shape) : null,
+    ];
   });
 }
 export function maximum(a: Tensor, b: TensorLike): Tensor {
@@ -213,6 +261,7 @@ export function minimum(a: Tensor, b: TensorLike): Tensor {
 
 // ---------------- comparisons (no grad) ----------------
 function cmp(op: BinaryOp, a: Tensor, b: TensorLike): Tensor {
+  a.assertAlive(op);
   const bt = asTensor(b, a);
   const out = binaryRaw(op, a, bt);
   if (bt !== b) bt.dispose();
@@ -230,6 +279,7 @@ export const ge = (a: Tensor, b: TensorLike) => cmp('ge', a, b);
  * promoted dtype of a and b; gradients flow to a where cond holds and to b elsewhere.
  */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  cond.assertAlive('where');
   const like = typeof a === 'number' ? (typeof b === 'number' ? cond : b) : a;
   const at = asTensor(a, like);
   const bt = asTensor(b, like);

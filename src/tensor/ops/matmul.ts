@@ -29,10 +29,13 @@ function bmm3(a: Tensor, b: Tensor): Tensor {
  * @throws RangeError when the inner sizes differ or batch dims do not broadcast; TypeError for int32.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  if (a.ndim === 0 || b.ndim === 0) throw new RangeError(`matmul: both arguments need at least 1 dim, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
-  if (a.dtype === 'int32' || b.dtype === 'int32') throw new TypeError(`matmul: expects floating-point tensors, got ${a.dtype} and ${b.dtype}`);
-  if (a.dtype !== b.dtype) throw new TypeError(`matmul: dtypes differ: ${a.dtype} and ${b.dtype}`);
-  if (a.device !== b.device) throw new Error(`matmul: tensors on different devices: '${a.device}' and '${b.device}'`);
+  a.assertAlive('matmul');
+  b.assertAlive('matmul');
+  const both = `${fmtShape(a.shape)} and ${fmtShape(b.shape)}`;
+  if (a.ndim === 0 || b.ndim === 0) throw new RangeError(`matmul: both arguments need at least 1 dim, got ${both}`);
+  if (a.dtype === 'int32' || b.dtype === 'int32') throw new TypeError(`matmul: expects floating-point tensors, got ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
+  if (a.dtype !== b.dtype) throw new TypeError(`matmul: dtypes differ: ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
+  if (a.device !== b.device) throw new Error(`matmul: tensors on different devices: '${a.device}' ${fmtShape(a.shape)} and '${b.device}' ${fmtShape(b.shape)}`);
   const a2 = a.ndim === 1 ? unsqueeze(a, 0) : a;
   const b2 = b.ndim === 1 ? unsqueeze(b, 1) : b;
   const M = a2.shape[a2.ndim - 2]!;
@@ -56,6 +59,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
  * @throws RangeError when in_features disagree.
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  if (x.ndim === 0) throw new RangeError(`linear: input must have at least 1 dim, got shape []`);
   if (weight.ndim !== 2) throw new RangeError(`linear: weight must be 2-d (out_features, in_features), got ${fmtShape(weight.shape)}`);
   if (x.shape[x.ndim - 1] !== weight.shape[1]) {
     throw new RangeError(`linear: input ${fmtShape(x.shape)} has ${x.shape[x.ndim - 1]} features but weight ${fmtShape(weight.shape)} expects ${weight.shape[1]}`);

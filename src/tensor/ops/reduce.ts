@@ -4,15 +4,21 @@
  */
 import type { ReduceOp } from '../../kernels/backend.js';
 import { record } from '../autograd.js';
-import { normDim, numel } from '../shape.js';
+import { fmtShape, normDim, numel } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { binaryRaw, mulScalar } from './elementwise.js';
-import { denseCopy, expand, permute, reshape } from './views.js';
+import { denseCopy, expand, reshape, restride } from './views.js';
 
+/**
+ * The sorted dims to reduce. Omitted (or an empty list, as PyTorch 1.x) means every dim; a 0-d
+ * tensor accepts dim 0 / -1 and has nothing to reduce.
+ */
 function normDims(op: string, t: Tensor, dim?: number | number[]): number[] {
-  if (dim === undefined) return [...t.shape.keys()];
+  t.assertAlive(op);
+  if (dim === undefined || (Array.isArray(dim) && dim.length === 0)) return [...t.shape.keys()];
   const ds = (Array.isArray(dim) ? dim : [dim]).map((d) => normDim(op, d, t.ndim));
-  if (new Set(ds).size !== ds.length) throw new RangeError(`${op}: dim ${JSON.stringify(dim)} appears more than once`);
+  if (new Set(ds).size !== ds.length) throw new RangeError(`${op}: dim ${JSON.stringify(dim)} appears more than once (tensor of shape ${fmtShape(t.shape)})`);
+  if (t.ndim === 0) return [];
   return ds.sort((a, b) => a - b);
 }
 
@@ -27,7 +33,8 @@ export function reduceRaw(op: ReduceOp, t: Tensor, dims: number[]): Tensor {
   const inner = numel(dims.map((i) => t.shape[i]!));
   const outer = numel(keep.map((i) => t.shape[i]!));
   if (inner === 0 && op !== 'sum') throw new RangeError(`${op}: cannot reduce over a dimension of size 0 (shape [${t.shape.join(', ')}])`);
-  const p = t.ndim ? permute(t, [...keep, ...dims]) : t;
+  const perm = [...keep, ...dims];
+  const p = t.ndim ? restride(t, perm.map((i) => t.shape[i]!), perm.map((i) => t.strides[i]!), t.offset, op) : t;
   const src = p._isDense ? p : denseCopy(p);
   const dtype = op === 'argmax' || op === 'argmin' ? 'int32' : t.dtype;
   const out = Tensor.empty(keptShape(t, dims), dtype, t.device);
@@ -61,9 +68,13 @@ export function mean(t: Tensor, dim?: number | number[], keepdim = false): Tenso
 function extremum(op: 'max' | 'min', t: Tensor, dim: number | number[] | undefined, keepdim: boolean): Tensor {
   const dims = normDims(op, t, dim);
   const raw = reduceRaw(op, t, dims);
-  // Gradient split evenly among tied extrema (PyTorch's amax/amin rule).
+  // Gradient split evenly among tied extrema (PyTorch's amax/amin and full max() rule); when the
+  // result is NaN it goes to the NaN entries (PyTorch's evenly_distribute_backward).
   const out = record(op, raw, [t], (gy) => {
-    const mask = binaryRaw('eq', t, expand(raw, [...t.shape]));
+    const r = expand(raw, [...t.shape]);
+    const eqm = binaryRaw('eq', t, r);
+    const nanBoth = binaryRaw('mul', binaryRaw('ne', t, t), binaryRaw('ne', r, r));
+    const mask = binaryRaw('add', eqm, nanBoth);
     const count = reduceRaw('sum', mask, dims);
     const w = binaryRaw('div', mask, count);
     return [binaryRaw('mul', w, expand(gy, [...t.shape]))];
@@ -90,11 +101,17 @@ export function argmin(t: Tensor, dim?: number, keepdim = false): Tensor {
 }
 
 function argext(op: 'argmax' | 'argmin', t: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
-  if (dim === undefined) {
-    const flat = reshape(t.detach(), [t.numel()]);
-    const out = reduceRaw(op, flat, [0]);
-    return reshape(out, keepdim ? t.shape.map(() => 1) : []);
+  t.assertAlive(op);
+  const d = t.detach();
+  try {
+    if (dim === undefined || t.ndim === 0) {
+      if (dim !== undefined) normDim(op, dim, t.ndim);
+      const out = reduceRaw(op, d, [...t.shape.keys()]);
+      return reshape(out, keepdim ? t.shape.map(() => 1) : []);
+    }
+    const k = normDim(op, dim, t.ndim);
+    return finish(reduceRaw(op, d, [k]), t, [k], keepdim);
+  } finally {
+    d.dispose();
   }
-  const d = normDim(op, dim, t.ndim);
-  return finish(reduceRaw(op, t.detach(), [d]), t, [d], keepdim);
 }

@@ -1,11 +1,12 @@
 /** softmax and log_softmax over one dim (numerically stable: max subtracted first). */
 import { record } from '../autograd.js';
-import { normDim } from '../shape.js';
+import { fmtShape, normDim } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { denseCopy, permute, reshape } from './views.js';
 
 function softmaxImpl(name: string, x: Tensor, dim: number, log: boolean): Tensor {
-  if (x.dtype === 'int32') throw new TypeError(`${name}: expects a floating-point tensor, got int32`);
+  x.assertAlive(name);
+  if (x.dtype === 'int32') throw new TypeError(`${name}: expects a floating-point tensor, got int32 of shape ${fmtShape(x.shape)}`);
   const nd = Math.max(x.ndim, 1);
   const d = normDim(name, dim, x.ndim);
   const perm = [...Array(nd).keys()].filter((i) => i !== d).concat([d]);
