@@ -8,14 +8,12 @@ const M1 = 0xcd9e8d57;
 const W0 = 0x9e3779b9;
 const W1 = 0xbb67ae85;
 
-/** [hi, lo] of the 64-bit product of two u32. */
-function mulhilo(a: number, b: number): [number, number] {
-  const lo = Math.imul(a, b) >>> 0;
+/** High 32 bits of the 64-bit product of two u32 (the low half is Math.imul). */
+function mulhi(a: number, b: number): number {
   const aH = a >>> 16, aL = a & 0xffff, bH = b >>> 16, bL = b & 0xffff;
   // (mid * 2^16 + aL*bL) < 2^50: exact in a double.
   const rest = (aH * bL + aL * bH) * 65536 + aL * bL;
-  const hi = (aH * bH + Math.floor(rest / 4294967296)) >>> 0;
-  return [hi, lo];
+  return (aH * bH + Math.floor(rest / 4294967296)) >>> 0;
 }
 
 /**
@@ -26,8 +24,8 @@ export function philox4x32_10(c0: number, c1: number, c2: number, c3: number, k0
   let x0 = c0 >>> 0, x1 = c1 >>> 0, x2 = c2 >>> 0, x3 = c3 >>> 0;
   let a = k0 >>> 0, b = k1 >>> 0;
   for (let r = 0; r < 10; r++) {
-    const [h0, l0] = mulhilo(M0, x0);
-    const [h1, l1] = mulhilo(M1, x2);
+    const h0 = mulhi(M0, x0), l0 = Math.imul(M0, x0) >>> 0;
+    const h1 = mulhi(M1, x2), l1 = Math.imul(M1, x2) >>> 0;
     const n0 = (h1 ^ x1 ^ a) >>> 0;
     const n2 = (h0 ^ x3 ^ b) >>> 0;
     x0 = n0; x1 = l1; x2 = n2; x3 = l0;

@@ -45,9 +45,26 @@ function store(out: Storage): (i: number, v: number) => void {
   return out.dtype === 'int32' ? (i, v) => (o[i] = Math.trunc(v)) : (i, v) => (o[i] = v);
 }
 
+/** Whether a layout reads a plain contiguous run (the loops below then skip the offset table). */
+function dense(l: Layout): boolean {
+  let acc = 1;
+  for (let d = l.shape.length - 1; d >= 0; d--) {
+    if (l.shape[d] !== 1 && l.strides[d] !== acc) return false;
+    acc *= l.shape[d]!;
+  }
+  return true;
+}
+
 export function unary(op: UnaryOp, x: Storage, xl: Layout, out: Storage, param = 0): void {
   const f = UNARY[op];
   const xs = arr(x);
+  const o = arr(out);
+  const trunc = out.dtype === 'int32';
+  if (dense(xl) && !trunc) {
+    const n = o.length, base = xl.offset;
+    for (let i = 0; i < n; i++) o[i] = f(xs[base + i]!, param);
+    return;
+  }
   const put = store(out);
   offsets(xl).forEach((off, i) => put(i, f(xs[off]!, param)));
 }
@@ -55,6 +72,12 @@ export function unary(op: UnaryOp, x: Storage, xl: Layout, out: Storage, param =
 export function binary(op: BinaryOp, a: Storage, al: Layout, b: Storage, bl: Layout, out: Storage): void {
   const f = BINARY[op];
   const as = arr(a), bs = arr(b);
+  if (dense(al) && dense(bl) && out.dtype !== 'int32') {
+    const o = arr(out);
+    const n = o.length, ao = al.offset, bo = bl.offset;
+    for (let i = 0; i < n; i++) o[i] = f(as[ao + i]!, bs[bo + i]!);
+    return;
+  }
   const bo = offsets(bl);
   const put = store(out);
   offsets(al).forEach((off, i) => put(i, f(as[off]!, bs[bo[i]!]!)));
@@ -69,8 +92,13 @@ export function where(c: Storage, cl: Layout, a: Storage, al: Layout, b: Storage
 
 export function copy(src: Storage, sl: Layout, dst: Storage, dl: Layout): void {
   const s = arr(src), d = arr(dst);
-  const so = offsets(sl);
   const trunc = dst.dtype === 'int32';
+  if (dense(sl) && dense(dl) && !trunc) {
+    const n = sl.shape.reduce((p, q) => p * q, 1);
+    d.set(s.subarray(sl.offset, sl.offset + n), dl.offset);
+    return;
+  }
+  const so = offsets(sl);
   offsets(dl).forEach((off, i) => (d[off] = trunc ? Math.trunc(s[so[i]!]!) : s[so[i]!]!));
 }
 

@@ -10,10 +10,14 @@ export function random(out: Storage, p: RandomParams): void {
   for (let blk = 0; blk < blocks; blk++) {
     const c = p.offset + blk;
     philox4x32(c % 4294967296, Math.floor(c / 4294967296), p.seed[0], p.seed[1], w);
-    const vals =
-      p.kind === 'uniform'
-        ? [uniformFromBits(w[0]!), uniformFromBits(w[1]!), uniformFromBits(w[2]!), uniformFromBits(w[3]!)]
-        : [...normalPair(w[0]!, w[1]!), ...normalPair(w[2]!, w[3]!)];
-    for (let j = 0; j < 4 && blk * 4 + j < o.length; j++) o[blk * 4 + j] = vals[j]!;
+    const m = Math.min(4, o.length - blk * 4);
+    if (p.kind === 'uniform') {
+      for (let j = 0; j < m; j++) o[blk * 4 + j] = uniformFromBits(w[j]!);
+    } else {
+      const [z0, z1] = normalPair(w[0]!, w[1]!);
+      const [z2, z3] = normalPair(w[2]!, w[3]!);
+      const z = [z0, z1, z2, z3];
+      for (let j = 0; j < m; j++) o[blk * 4 + j] = z[j]!;
+    }
   }
 }
