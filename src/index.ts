@@ -4,3 +4,4 @@
  */
 export * from './tensor/index.js';
 export { initWebGPU, webgpuRuntime, gpuMemory, type AdapterReport } from './kernels/webgpu/index.js';
+export * as nn from './nn/index.js';
