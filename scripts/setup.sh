@@ -37,5 +37,18 @@ if [ "${SETUP_TORCH:-0}" = 1 ] && command -v apt-get >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch >/dev/null
 fi
 
+# Optional: Debian's chromium for tests/browser.test.ts (the library on a browser's navigator.gpu,
+# headless, through Chromium's bundled SwiftShader). Idempotent; SETUP_CHROMIUM=0 skips it; a
+# failed install only warns (the browser test then skips, or fails with CI=true).
+if [ "${SETUP_CHROMIUM:-1}" = 1 ] && command -v apt-get >/dev/null \
+  && ! command -v chromium >/dev/null && [ ! -x /usr/lib/chromium/chromium ]; then
+  if ! apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    $SUDO apt-get update -qq || true
+  fi
+  if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null; then
+    echo "setup: could not install chromium; the browser test will skip (fail with CI=true)" >&2
+  fi
+fi
+
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 echo "setup done: $(dpkg-query -W -f='mesa-vulkan-drivers ${Version}' mesa-vulkan-drivers 2>/dev/null || true)"
