@@ -68,6 +68,10 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<{ device
   }
   const gpu = await getGpu();
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  const inBrowser = !!(globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu && gpu !== dawnGpu;
+  if (!adapter && inBrowser) {
+    throw new Error('initWebGPU: navigator.gpu returned no adapter (WebGPU is blocked or the GPU is unsupported; in Chromium try --enable-unsafe-webgpu)');
+  }
   if (!adapter) {
     throw new Error(
       'initWebGPU: no WebGPU adapter found. On a machine without a GPU, install Mesa\'s software Vulkan driver ' +

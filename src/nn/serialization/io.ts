@@ -3,10 +3,8 @@
  * (a file read through a file handle, or bytes already in memory), an atomic file writer, CRC-32,
  * and the error type every loader throws.
  */
-import { randomBytes } from 'node:crypto';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import * as zlib from 'node:zlib';
+import type { FileHandle } from 'node:fs/promises';
+import * as node from './node.js';
 
 /**
  * The error every checkpoint reader and writer throws for bad input: a truncated or corrupt file,
@@ -77,7 +75,7 @@ export class FileSource implements ByteSource {
    * @throws the `fs` error (ENOENT, EACCES, EISDIR...) when it cannot be opened as a regular file.
    */
   static async open(path: string): Promise<FileSource> {
-    const fh = await open(path, 'r');
+    const fh = await node.fsp().open(path, 'r');
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw new CheckpointError(`${path}: not a regular file`, path);
@@ -144,8 +142,10 @@ export async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void>
  * exception the temporary file is removed and the exception rethrown.
  */
 export async function writeFileAtomic(path: string, write: (fh: FileHandle) => Promise<void>): Promise<void> {
+  const { dirname, join, basename } = node.path();
+  const { open, rename, unlink } = node.fsp();
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${node.crypto().randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', 0o644);
   let closed = false;
   try {
@@ -177,7 +177,12 @@ let crcTable: Uint32Array | null = null;
 
 /** CRC-32 (IEEE 802.3, the zip checksum) of `bytes`, continuing from `crc`. */
 export function crc32(bytes: Uint8Array, crc = 0): number {
-  const native = (zlib as { crc32?: (d: Uint8Array, v?: number) => number }).crc32;
+  let native: ((d: Uint8Array, v?: number) => number) | undefined;
+  try {
+    native = (node.zlib() as { crc32?: (d: Uint8Array, v?: number) => number }).crc32;
+  } catch {
+    native = undefined; // no Node zlib (browser): use the table below
+  }
   if (typeof native === 'function') return native(bytes, crc) >>> 0;
   if (!crcTable) {
     crcTable = new Uint32Array(256);

@@ -6,7 +6,7 @@
  * Entries are read on demand through a {@link ByteSource}, so a large checkpoint is never held
  * in memory as a whole; CRC-32 checksums are verified.
  */
-import { inflateRawSync } from 'node:zlib';
+import { zlib } from './node.js';
 import { CheckpointError, crc32, type ByteSource } from './io.js';
 
 /** One file of the archive, as described by its central directory record. */
@@ -188,7 +188,7 @@ export class ZipReader {
       const comp = await this.src.read(start, entry.compressedSize);
       let raw: Buffer;
       try {
-        raw = inflateRawSync(comp, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
+        raw = zlib().inflateRawSync(comp, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
       } catch (e) {
         return fail(`cannot inflate (${(e as Error).message})`);
       }
