@@ -1,9 +1,57 @@
-/** STUB: WebGPU kernels for this family are being written. */
-import type { GpuRuntime } from './runtime.js';
-void (0 as unknown as GpuRuntime);
-export function sgdUpdate(..._args: unknown[]): void {
-  throw new Error('sgdUpdate: not implemented on webgpu yet');
+/**
+ * Fused in-place optimizer steps (shaders/sgd.wgsl, shaders/adam.wgsl) following PyTorch's
+ * single-tensor SGD and Adam/AdamW as the cpu reference (src/kernels/cpu/optim.ts) does, in f32
+ * (the reference computes each element in f64 and rounds once). Bias corrections and step sizes
+ * are computed on the host in f64. Storages above the storage-binding limit (e.g. a 2048 x 2048
+ * x 3 x 3 float32 weight, 151 MB) are updated in windows of at most the limit, all operands
+ * bound at the same element offsets.
+ */
+import type { AdamParams, SGDParams, Storage } from '../backend.js';
+import type { Binding, GpuRuntime, GpuStorage } from './runtime.js';
+import { shader } from './shaders.js';
+
+const WG = 256;
+
+function f32Only(op: string, ...s: (Storage | null)[]): void {
+  for (const x of s) if (x && x.dtype !== 'float32') throw new TypeError(`${op}: webgpu supports float32 only, got ${x.dtype}`);
 }
-export function adamUpdate(..._args: unknown[]): void {
-  throw new Error('adamUpdate: not implemented on webgpu yet');
+
+/** Runs an elementwise update over `size` elements of every operand, in windows under the binding limit. */
+function chunked(rt: GpuRuntime, op: string, pipeline: GPUComputePipeline, operands: GpuStorage[], size: number, u: number[], f: number[]): void {
+  const limit = Math.floor(rt.limits.maxStorageBufferBindingSize / 4);
+  const align = Math.max(1, rt.limits.minStorageBufferOffsetAlignment / 4);
+  const chunk = Math.max(align, Math.floor(limit / (WG * 64)) * WG * 64);
+  for (let start = 0; start < size; start += chunk) {
+    const n = Math.min(chunk, size - start);
+    // Stand-ins for absent operands are tiny storages: bound whole.
+    const bindings: Binding[] = operands.map((s) => (s.size < size ? s : { storage: s, offset: start, size: n }));
+    rt.dispatch(op, pipeline, bindings, { u: [n, ...u], f }, Math.ceil(n / WG));
+  }
+}
+
+export function sgdUpdate(rt: GpuRuntime, param: Storage, grad: Storage, momentumBuf: Storage | null, p: SGDParams): void {
+  f32Only('sgdUpdate', param, grad, momentumBuf);
+  if (p.size === 0) return;
+  const useBuf = p.momentum !== 0 && momentumBuf !== null;
+  const dummy = useBuf ? null : rt.alloc('float32', 4);
+  const flags = (p.maximize ? 1 : 0) | (useBuf ? 2 : 0) | (p.firstStep ? 4 : 0) | (p.nesterov ? 8 : 0);
+  const pipeline = rt.pipeline('sgd', () => shader('sgd'));
+  const ops = [param, grad, useBuf ? momentumBuf! : dummy!] as GpuStorage[];
+  chunked(rt, 'sgdUpdate', pipeline, ops, p.size, [flags, 0, 0], [p.lr, p.momentum, 1 - p.dampening, p.weightDecay]);
+  if (dummy) rt.free(dummy);
+}
+
+export function adamUpdate(rt: GpuRuntime, param: Storage, grad: Storage, expAvg: Storage, expAvgSq: Storage, maxExpAvgSq: Storage | null, p: AdamParams): void {
+  f32Only('adamUpdate', param, grad, expAvg, expAvgSq, maxExpAvgSq);
+  if (p.size === 0) return;
+  const ams = p.amsgrad && maxExpAvgSq !== null;
+  const dummy = ams ? null : rt.alloc('float32', 4);
+  const flags = (p.maximize ? 1 : 0) | (p.decoupled ? 2 : 0) | (ams ? 4 : 0);
+  const bc1 = 1 - Math.pow(p.beta1, p.step);
+  const bc2Sqrt = Math.sqrt(1 - Math.pow(p.beta2, p.step));
+  const f = [p.beta1, 1 - p.beta1, p.beta2, 1 - p.beta2, p.weightDecay, 1 - p.lr * p.weightDecay, p.lr / bc1, bc2Sqrt, p.eps];
+  const pipeline = rt.pipeline('adam', () => shader('adam'));
+  const ops = [param, grad, expAvg, expAvgSq, ams ? maxExpAvgSq! : dummy!] as GpuStorage[];
+  chunked(rt, 'adamUpdate', pipeline, ops, p.size, [flags, 0, 0], f);
+  if (dummy) rt.free(dummy);
 }

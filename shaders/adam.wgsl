@@ -1,0 +1,53 @@
+// In-place fused Adam / AdamW step (PyTorch's torch.optim.Adam / AdamW, as
+// src/kernels/cpu/optim.ts), per element, with bias corrections computed on the host:
+//   g = maximize ? -grad : grad
+//   Adam: g += weight_decay * param        AdamW: param *= 1 - lr * weight_decay
+//   m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g^2
+//   vmax = max(vmax, v) (amsgrad);  denom = sqrt(amsgrad ? vmax : v) / sqrt(1 - beta2^t) + eps
+//   param -= lr / (1 - beta1^t) * m / denom
+struct Params {
+  n: u32,
+  flags: u32,        // 1 maximize, 2 decoupled (AdamW), 4 amsgrad (vmax bound)
+  _p0: u32, _p1: u32,
+  beta1: f32,
+  one_m_beta1: f32,
+  beta2: f32,
+  one_m_beta2: f32,
+  weight_decay: f32,
+  decay_factor: f32, // 1 - lr * weight_decay (AdamW)
+  step_size: f32,    // lr / (1 - beta1^t)
+  bc2_sqrt: f32,     // sqrt(1 - beta2^t)
+  eps: f32,
+}
+
+@group(0) @binding(0) var<storage, read_write> param: array<f32>;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read_write> m: array<f32>;
+@group(0) @binding(3) var<storage, read_write> v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> vmax: array<f32>;
+@group(0) @binding(5) var<uniform> P: Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  if (i >= P.n) { return; }
+  var w = param[i];
+  var g = grad[i];
+  if ((P.flags & 1u) != 0u) { g = -g; }
+  if ((P.flags & 2u) != 0u) {
+    w = w * P.decay_factor;
+  } else if (P.weight_decay != 0.0) {
+    g = g + P.weight_decay * w;
+  }
+  let mi = P.beta1 * m[i] + P.one_m_beta1 * g;
+  let vi = P.beta2 * v[i] + P.one_m_beta2 * g * g;
+  m[i] = mi;
+  v[i] = vi;
+  var second = vi;
+  if ((P.flags & 4u) != 0u) {
+    second = max(vmax[i], vi);
+    vmax[i] = second;
+  }
+  let denom = sqrt(second) / P.bc2_sqrt + P.eps;
+  param[i] = w - P.step_size * mi / denom;
+}
