@@ -1,12 +1,236 @@
-/** STUB: WebGPU kernels for this family are being written. */
-import type { GpuRuntime } from './runtime.js';
-void (0 as unknown as GpuRuntime);
-export function batchNormTrain(..._args: unknown[]): void {
-  throw new Error('batchNormTrain: not implemented on webgpu yet');
+/**
+ * batch_norm on WebGPU over x viewed as (N, C, S). Semantics follow the CPU reference
+ * (src/kernels/cpu/batchnorm.ts = PyTorch): biased variance to normalize, unbiased variance
+ * for running_var, momentum update new = (1 - m) * old + m * batch.
+ *
+ * Passes (all on the GPU, running statistics included):
+ *   bn_reduce   per (channel, split of the batch) workgroup: Welford per invocation + Chan merge
+ *               tree (statistics), or plain tree sums of gy and gy * xhat (backward);
+ *   bn_stats /  per channel: merge the splits, save_mean / save_invstd, running-stat update,
+ *   bn_coef     gweight / gbias, and 4 coefficients for the elementwise pass;
+ *   bn_apply    out = (x - mean) * (w * invstd) + b, or the input gradient, per element.
+ * Splits give at least ~128 reduction workgroups (C = 64 channels of 16 x 64 x 64 = 65536 values
+ * -> 2 splits of 32768) so the reduction never runs long serial loops on a few threads.
+ * Batches above the binding limit are processed in chunks of whole samples.
+ */
+import type { BatchNormParams, Storage } from '../backend.js';
+import type { Binding, GpuRuntime, GpuStorage } from './runtime.js';
+import { shader, shaderKey } from './shaders.js';
+import { window } from './conv.js';
+
+const WG = 64;
+
+function f32(op: string, ...s: (Storage | null)[]): void {
+  for (const t of s) if (t && t.dtype !== 'float32') throw new TypeError(`${op}: webgpu supports float32 only, got ${t.dtype}`);
 }
-export function batchNormEval(..._args: unknown[]): void {
-  throw new Error('batchNormEval: not implemented on webgpu yet');
+
+/** Batch chunks [n0, nc) whose (nc, C, S) block fits in a binding. */
+function batchChunks(rt: GpuRuntime, p: BatchNormParams, op: string): [number, number][] {
+  const align = Math.max(1, rt.limits.minStorageBufferOffsetAlignment / 4);
+  const lim = Math.floor(rt.limits.maxStorageBufferBindingSize / 4) - align;
+  const per = Math.max(1, p.C * p.S);
+  const nb = Math.floor(lim / per);
+  if (nb < 1) throw new RangeError(`${op}: one sample (${per * 4} bytes) exceeds the adapter's binding limit`);
+  const out: [number, number][] = [];
+  for (let n0 = 0; n0 < p.N; n0 += nb) out.push([n0, Math.min(nb, p.N - n0)]);
+  return out;
 }
-export function batchNormBackward(..._args: unknown[]): void {
-  throw new Error('batchNormBackward: not implemented on webgpu yet');
+
+/**
+ * Runs bn_reduce over every batch chunk; returns the partials buffer ((count, mean, M2, 0) or
+ * (sum_gy, sum_gy_xhat, 0, 0) per (part, channel)) and the number of parts.
+ */
+function reduce(
+  rt: GpuRuntime,
+  op: string,
+  mode: 0 | 1,
+  x: Storage,
+  gy: Storage | null,
+  smean: Storage | null,
+  sinvstd: Storage | null,
+  p: BatchNormParams,
+): { part: GpuStorage; nparts: number } {
+  const chunks = batchChunks(rt, p, op);
+  const rows = p.S < WG ? 1 : 0;
+  const pipe = rt.pipeline(shaderKey('bn_reduce', { mode, rows }), () => shader('bn_reduce', { MODE: mode, ROWS: rows, ELEM: elem(mode), MERGE: merge(mode) }));
+  // splits per chunk: >= ~128 workgroups in all, >= 1024 values per split
+  const plan = chunks.map(([, nc]) => {
+    let splits = Math.max(1, Math.min(nc, Math.ceil(128 / Math.max(1, p.C)), Math.floor((nc * p.S) / 1024)));
+    const nPer = Math.ceil(nc / splits);
+    splits = Math.ceil(nc / nPer);
+    return { nPer, splits };
+  });
+  const nparts = plan.reduce((a, q) => a + q.splits, 0);
+  const part = rt.alloc('float32', Math.max(4, nparts * p.C * 4));
+  let slot = 0;
+  chunks.forEach(([n0, nc], k) => {
+    const { nPer, splits } = plan[k]!;
+    const xw = window(rt, x, n0 * p.C * p.S, nc * p.C * p.S);
+    const gw = gy ? window(rt, gy, n0 * p.C * p.S, nc * p.C * p.S) : xw;
+    const u = [p.C, p.S, nPer, nc, xw.rel, gw.rel, slot * p.C, splits];
+    const binds: Binding[] = [xw.b, gw.b, (smean ?? x) as GpuStorage, (sinvstd ?? x) as GpuStorage, part];
+    rt.dispatch(op, pipe, binds, { u }, p.C * splits);
+    slot += splits;
+  });
+  return { part, nparts };
+}
+
+function elem(mode: 0 | 1): string {
+  return mode === 0
+    ? `        let v = x[P.x_off + base + s];
+        a += 1.0;
+        let d = v - b;
+        b += d / a;
+        m2 += d * (v - b);`
+    : `        let v = x[P.x_off + base + s];
+        let g = gy[P.g_off + base + s];
+        a += g;
+        b += g * (v - mean) * invstd;`;
+}
+
+function merge(mode: 0 | 1): string {
+  return mode === 0
+    ? `      let na = sa[lid];
+      let nb = sa[lid + h];
+      if (nb > 0.0) {
+        let tot = na + nb;
+        let d = sb[lid + h] - sb[lid];
+        sb[lid] = sb[lid] + d * (nb / tot);
+        sc[lid] = sc[lid] + sc[lid + h] + d * d * (na * nb / tot);
+        sa[lid] = tot;
+      }`
+    : `      sa[lid] = sa[lid] + sa[lid + h];
+      sb[lid] = sb[lid] + sb[lid + h];`;
+}
+
+/** out (or gx) from x (and gy) with per-channel coefficients, chunked over the batch. */
+function apply(rt: GpuRuntime, op: string, mode: 0 | 1, x: Storage, gy: Storage | null, coef: GpuStorage, out: Storage, p: BatchNormParams): void {
+  const max = rt.limits.maxComputeWorkgroupsPerDimension;
+  for (const [n0, nc] of batchChunks(rt, p, op)) {
+    const plane = p.S >= WG && p.C <= max && nc <= max ? 1 : 0;
+    const V = plane && p.S % 4 === 0 ? 4 : 1;
+    const T = V === 4 ? 'vec4<f32>' : 'f32';
+    const BODY = mode === 0 ? '  out[P.o_off + i] = (xv - k.x) * k.y + k.z;' : '  let g = gy[P.g_off + i];\n  out[P.o_off + i] = k.y * g + k.z + k.w * (xv - k.x);';
+    const pipe = rt.pipeline(shaderKey('bn_apply', { mode, plane, V }), () => shader('bn_apply', { T, V, PLANE: plane, BODY }));
+    const len = nc * p.C * p.S;
+    const xw = window(rt, x, n0 * p.C * p.S, len);
+    const gw = gy ? window(rt, gy, n0 * p.C * p.S, len) : xw;
+    const ow = window(rt, out, n0 * p.C * p.S, len);
+    const u = [p.C, p.S, len, xw.rel / V, gw.rel / V, ow.rel / V, 0, 0];
+    const grid: number | [number, number, number] = plane ? [Math.ceil(p.S / (WG * V)), p.C, nc] : Math.ceil(len / WG);
+    rt.dispatch(op, pipe, [xw.b, gw.b, coef, ow.b], { u }, grid);
+  }
+}
+
+export function batchNormTrain(
+  rt: GpuRuntime,
+  x: Storage,
+  weight: Storage | null,
+  bias: Storage | null,
+  runningMean: Storage | null,
+  runningVar: Storage | null,
+  out: Storage,
+  saveMean: Storage,
+  saveInvstd: Storage,
+  p: BatchNormParams,
+): void {
+  f32('batchNormTrain', x, weight, bias, runningMean, runningVar, out, saveMean, saveInvstd);
+  if (p.C === 0) return;
+  const { part, nparts } = reduce(rt, 'batchNormTrain', 0, x, null, null, null, p);
+  const coef = rt.alloc('float32', p.C * 4);
+  const dummies: GpuStorage[] = [];
+  const dummy = () => {
+    const d = rt.alloc('float32', 4);
+    dummies.push(d);
+    return d;
+  };
+  const hasRunning = runningMean !== null && runningVar !== null;
+  const flags = (weight ? 1 : 0) | (bias ? 2 : 0) | (hasRunning ? 4 : 0);
+  const pipe = rt.pipeline('bn_stats', () => shader('bn_stats'));
+  const binds: Binding[] = [
+    part,
+    (weight ?? part) as GpuStorage,
+    (bias ?? part) as GpuStorage,
+    saveMean as GpuStorage,
+    saveInvstd as GpuStorage,
+    (hasRunning ? runningMean : dummy()) as GpuStorage,
+    (hasRunning ? runningVar : dummy()) as GpuStorage,
+    coef,
+  ];
+  rt.dispatch('batchNormTrain', pipe, binds, { u: [p.C, nparts, flags, 0], f: [p.eps, p.momentum, 0, 0] }, Math.ceil(p.C / WG));
+  if (p.N * p.S > 0) apply(rt, 'batchNormTrain', 0, x, null, coef, out, p);
+  rt.free(part);
+  rt.free(coef);
+  for (const d of dummies) rt.free(d);
+}
+
+export function batchNormEval(
+  rt: GpuRuntime,
+  x: Storage,
+  weight: Storage | null,
+  bias: Storage | null,
+  runningMean: Storage,
+  runningVar: Storage,
+  out: Storage,
+  p: BatchNormParams,
+): void {
+  f32('batchNormEval', x, weight, bias, runningMean, runningVar, out);
+  if (p.C === 0 || p.N * p.S === 0) return;
+  const coef = rt.alloc('float32', p.C * 4);
+  // bindings 0 (partials, a vec4 array), 5, 6 (gradients) are unused in MODE 0: small dummies
+  const gdummy = [rt.alloc('float32', 4), rt.alloc('float32', 4), rt.alloc('float32', 4)];
+  const flags = (weight ? 1 : 0) | (bias ? 2 : 0);
+  const pipe = rt.pipeline(shaderKey('bn_coef', { mode: 0 }), () => shader('bn_coef', { MODE: 0 }));
+  const rmS = runningMean as GpuStorage;
+  const binds: Binding[] = [gdummy[2]!, (weight ?? rmS) as GpuStorage, (bias ?? rmS) as GpuStorage, rmS, runningVar as GpuStorage, gdummy[0]!, gdummy[1]!, coef];
+  rt.dispatch('batchNormEval', pipe, binds, { u: [p.C, 0, flags, 0], f: [p.eps, 0, 0, 0] }, Math.ceil(p.C / WG));
+  apply(rt, 'batchNormEval', 0, x, null, coef, out, p);
+  rt.free(coef);
+  for (const d of gdummy) rt.free(d);
+}
+
+export function batchNormBackward(
+  rt: GpuRuntime,
+  gy: Storage,
+  x: Storage,
+  weight: Storage | null,
+  saveMean: Storage,
+  saveInvstd: Storage,
+  gx: Storage,
+  gweight: Storage | null,
+  gbias: Storage | null,
+  p: BatchNormParams,
+  training: boolean,
+): void {
+  f32('batchNormBackward', gy, x, weight, saveMean, saveInvstd, gx, gweight, gbias);
+  if (p.C === 0) return;
+  const dummies: GpuStorage[] = [];
+  const dummy = () => {
+    const d = rt.alloc('float32', 4);
+    dummies.push(d);
+    return d;
+  };
+  // the sums are needed for the training gradient and for gweight / gbias
+  const needSums = training || gweight !== null || gbias !== null;
+  const red = needSums && p.N * p.S > 0 ? reduce(rt, 'batchNormBackward', 1, x, gy, saveMean, saveInvstd, p) : null;
+  const part = red ? red.part : dummy();
+  const coef = rt.alloc('float32', p.C * 4);
+  const flags = (weight ? 1 : 0) | (gweight ? 8 : 0) | (gbias ? 16 : 0) | (training ? 32 : 0);
+  const pipe = rt.pipeline(shaderKey('bn_coef', { mode: 1 }), () => shader('bn_coef', { MODE: 1 }));
+  const binds: Binding[] = [
+    part,
+    (weight ?? part) as GpuStorage,
+    part,
+    saveMean as GpuStorage,
+    saveInvstd as GpuStorage,
+    (gweight ?? dummy()) as GpuStorage,
+    (gbias ?? dummy()) as GpuStorage,
+    coef,
+  ];
+  const count = p.N * p.S;
+  rt.dispatch('batchNormBackward', pipe, binds, { u: [p.C, red ? red.nparts : 0, flags, 0], f: [p.eps, count, 0, 0] }, Math.ceil(p.C / WG));
+  if (count > 0) apply(rt, 'batchNormBackward', 1, x, gy, coef, gx, p);
+  rt.free(coef);
+  if (red) rt.free(red.part);
+  for (const d of dummies) rt.free(d);
 }

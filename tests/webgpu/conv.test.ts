@@ -1,0 +1,251 @@
+/**
+ * WebGPU conv2d (forward, input gradient, weight gradient) cross-checked against the CPU
+ * reference backend on the same uploaded data, for both kernel families ("sg" for software
+ * adapters, "tiled" for hardware GPUs, forced through convTuning), on random shapes and the
+ * awkward ones: batch 1, 1x1 and 2x2 maps, stride 2 on odd sizes, padding, dilation, groups,
+ * channel counts not a multiple of 4, binding-limit chunking (forced with a tiny limit), split
+ * reductions, and the real 2048x2048x3x3 weight (151 MB > the 128 MiB binding limit).
+ *
+ * Also the PyTorch 1.13 fixtures (tests/fixtures/conv_pool.json) through the front end's conv2d
+ * with autograd on webgpu tensors: |ours - torch| <= 1e-5 * (1 + |torch|), as for float32 on cpu.
+ *
+ * Tolerance: |gpu - cpu| <= 1e-4 * max(1, max |cpu|) per output tensor. The CPU accumulates in
+ * float64, the GPU in float32 over K = C_in/groups*KH*KW <= 18432 products of values in [-1, 1]
+ * (float32 error ~ sqrt(K) * 2^-24 * |terms|, far below 1e-4 of the largest output), while a
+ * wrong index, a missing tap or a lost chunk is off by O(1).
+ */
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { getBackend } from '../../src/tensor/device.js';
+import { conv2d, tensor } from '../../src/index.js';
+import type { Backend, Conv2dParams, Storage } from '../../src/kernels/backend.js';
+import { convTuning, convVariant } from '../../src/kernels/webgpu/conv.js';
+import { webgpuRuntime } from '../../src/index.js';
+import { gpuAvailable } from '../helpers/webgpu.js';
+
+const hasGpu = await gpuAvailable();
+
+let seed = 12345;
+function rand(n: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    a[i] = ((seed / 2 ** 32) * 2 - 1) * scale;
+  }
+  return a;
+}
+function irand(lo: number, hi: number): number {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  return lo + Math.floor((seed / 2 ** 32) * (hi - lo + 1));
+}
+
+function conv(N: number, C_in: number, H: number, W: number, C_out: number, KH: number, KW: number, s: [number, number] = [1, 1], pd: [number, number] = [0, 0], dl: [number, number] = [1, 1], groups = 1): Conv2dParams {
+  const OH = Math.floor((H + 2 * pd[0] - dl[0] * (KH - 1) - 1) / s[0]) + 1;
+  const OW = Math.floor((W + 2 * pd[1] - dl[1] * (KW - 1) - 1) / s[1]) + 1;
+  return { N, C_in, H, W, C_out, KH, KW, OH, OW, strideH: s[0], strideW: s[1], padH: pd[0], padW: pd[1], dilationH: dl[0], dilationW: dl[1], groups };
+}
+
+function name(p: Conv2dParams): string {
+  return `N${p.N} ${p.C_in}x${p.H}x${p.W} -> ${p.C_out} k${p.KH}x${p.KW} s${p.strideH},${p.strideW} p${p.padH},${p.padW} d${p.dilationH},${p.dilationW} g${p.groups}`;
+}
+
+function close(what: string, ref: ArrayLike<number>, got: ArrayLike<number>): void {
+  expect(got.length, what).toBe(ref.length);
+  let maxRef = 0;
+  for (let i = 0; i < ref.length; i++) maxRef = Math.max(maxRef, Math.abs(ref[i]!));
+  const tol = 1e-4 * Math.max(1, maxRef);
+  let worst = 0, at = -1;
+  for (let i = 0; i < ref.length; i++) {
+    const e = Math.abs(ref[i]! - got[i]!);
+    if (!(e <= worst)) {
+      worst = e;
+      at = i;
+    }
+  }
+  expect(worst, `${what}: max error ${worst} at ${at} (ref ${ref[at]}, got ${got[at]}), tolerance ${tol}`).toBeLessThanOrEqual(tol);
+}
+
+interface Data {
+  x: Float32Array;
+  w: Float32Array;
+  b: Float32Array;
+  gy: Float32Array;
+}
+
+function data(p: Conv2dParams): Data {
+  return {
+    x: rand(p.N * p.C_in * p.H * p.W),
+    w: rand((p.C_out * p.C_in * p.KH * p.KW) / p.groups),
+    b: rand(p.C_out),
+    gy: rand(p.N * p.C_out * p.OH * p.OW),
+  };
+}
+
+async function runAll(be: Backend, p: Conv2dParams, d: Data, withBias: boolean): Promise<Float32Array[]> {
+  const x = be.upload(d.x, 'float32'), w = be.upload(d.w, 'float32'), b = be.upload(d.b, 'float32'), gy = be.upload(d.gy, 'float32');
+  const out = be.alloc('float32', d.gy.length), gx = be.alloc('float32', d.x.length), gw = be.alloc('float32', d.w.length);
+  be.conv2d(x, w, withBias ? b : null, out, p);
+  be.conv2dBackwardInput(gy, w, gx, p);
+  be.conv2dBackwardWeight(gy, x, gw, p);
+  const res = [await be.read(out), await be.read(gx), await be.read(gw)] as Float32Array[];
+  for (const s of [x, w, b, gy, out, gx, gw] as Storage[]) be.free(s);
+  return res;
+}
+
+async function check(p: Conv2dParams, withBias = true, d = data(p)): Promise<void> {
+  const ref = await runAll(getBackend('cpu'), p, d, withBias);
+  const got = await runAll(getBackend('webgpu'), p, d, withBias);
+  close(`${name(p)} forward`, ref[0]!, got[0]!);
+  close(`${name(p)} input gradient`, ref[1]!, got[1]!);
+  close(`${name(p)} weight gradient`, ref[2]!, got[2]!);
+}
+
+const awkward: Conv2dParams[] = [
+  conv(1, 3, 7, 5, 5, 3, 3, [1, 1], [1, 1]), // batch 1, odd sizes, 3 channels
+  conv(2, 5, 1, 1, 7, 3, 3, [1, 1], [1, 1]), // 1x1 map with padding (only the centre tap)
+  conv(17, 9, 2, 2, 10, 3, 3, [2, 2], [1, 1]), // 2x2 -> 1x1 stride 2, batch > tile
+  conv(2, 6, 9, 7, 6, 3, 3, [2, 2], [1, 1]), // stride 2 on odd sizes
+  conv(1, 6, 9, 9, 4, 3, 2, [2, 1], [1, 0], [1, 2], 2), // dilation, groups, rectangular kernel
+  conv(3, 8, 6, 6, 12, 1, 1, [2, 2], [0, 0], [1, 1], 4), // 1x1 conv stride 2, 4 groups
+  conv(2, 4, 11, 10, 4, 3, 3, [2, 3], [2, 1], [2, 1], 4), // depthwise, dilation 2, big padding
+  conv(3, 8, 5, 5, 6, 3, 3, [1, 1], [1, 1]), // C_in multiple of 4 (weight gradient with taps in registers)
+  conv(2, 16, 4, 5, 8, 2, 2, [2, 2], [0, 1], [1, 1], 2), // 2x2 kernel, groups
+  conv(4, 33, 8, 8, 70, 3, 3, [1, 1], [1, 1]), // channels not a multiple of 4, several tiles
+];
+
+describe.runIf(hasGpu)('webgpu conv2d', () => {
+  afterEach(() => {
+    convTuning.variant = 'auto';
+    convTuning.packWeights = 'auto';
+    convTuning.splits = 0;
+    convTuning.bindingLimitBytes = 0;
+  });
+
+  it('picks the sg kernels on a software adapter with fixed-size subgroups', () => {
+    const rt = webgpuRuntime();
+    if (rt.report.isSoftware && rt.report.features.includes('subgroups')) expect(convVariant(rt)).toBe('sg');
+    else expect(['sg', 'tiled']).toContain(convVariant(rt));
+  });
+
+  it('sg variant agrees with cpu on the awkward shapes', async () => {
+    convTuning.variant = 'sg';
+    for (const p of awkward) await check(p);
+  });
+
+  it('sg variant with packed and with unpacked weights, without bias', async () => {
+    convTuning.variant = 'sg';
+    for (const pack of [true, false]) {
+      convTuning.packWeights = pack;
+      for (const p of [awkward[0]!, awkward[4]!, awkward[9]!]) await check(p, false);
+    }
+  });
+
+  it('sg and tiled variants agree with cpu on random shapes', async () => {
+    for (let t = 0; t < 4; t++) {
+      const groups = [1, 1, 2, 3][irand(0, 3)]!;
+      const KH = irand(1, 3), KW = irand(1, 3);
+      const dl: [number, number] = [irand(1, 2), irand(1, 2)];
+      const H = irand(dl[0] * (KH - 1) + 1, 9), W = irand(dl[1] * (KW - 1) + 1, 9);
+      const p = conv(irand(1, 4), groups * irand(1, 6), H, W, groups * irand(1, 9), KH, KW, [irand(1, 2), irand(1, 2)], [irand(0, KH - 1), irand(0, KW - 1)], dl, groups);
+      const d = data(p);
+      for (const v of ['sg', 'tiled'] as const) {
+        convTuning.variant = v;
+        await check(p, t % 2 === 0, d);
+      }
+    }
+  });
+
+  it('tiled variant agrees with cpu on the awkward shapes (with split-K)', async () => {
+    convTuning.variant = 'tiled';
+    for (const p of awkward) await check(p);
+    convTuning.splits = 3;
+    for (const p of [awkward[1]!, awkward[2]!, awkward[9]!]) await check(p);
+  });
+
+  it('sg weight gradient with split reductions', async () => {
+    convTuning.variant = 'sg';
+    for (const splits of [2, 5]) {
+      convTuning.splits = splits;
+      for (const p of [awkward[0]!, awkward[3]!, awkward[7]!, conv(3, 2, 16, 16, 3, 3, 3, [1, 1], [1, 1])]) await check(p);
+    }
+  });
+
+  it('chunks activations and weights above the binding limit (forced small limit), both variants', async () => {
+    // 4 KiB windows: a few samples per batch chunk, a few output channels per weight chunk, so
+    // the forward runs chunk x chunk, the input gradient accumulates over output-channel chunks,
+    // the weight gradient over batch chunks, and grouped convs take chunks of whole groups
+    const cases: [number, Conv2dParams][] = [
+      [4096, conv(5, 8, 6, 6, 24, 3, 3, [1, 1], [1, 1])], // 1 sample per chunk, 2 weight chunks
+      [4096, conv(4, 24, 5, 5, 32, 3, 3, [2, 2], [1, 1], [1, 1], 4)], // one group per chunk
+      [8192, conv(3, 40, 4, 4, 20, 3, 3, [1, 1], [1, 1])], // 4-channel weight chunks (C_in*9 = 360 floats each)
+    ];
+    for (const v of ['sg', 'tiled'] as const) {
+      convTuning.variant = v;
+      // (the tiled variant shares its chunk planner with sg: two cases keep the compile time down)
+      for (const [limit, p] of v === 'sg' ? cases : cases.slice(0, 2)) {
+        convTuning.bindingLimitBytes = limit;
+        await check(p);
+      }
+    }
+  });
+
+  it('a conv whose channels-last packing runs over 65,535 workgroups (2-d grid)', async () => {
+    // x 16 x 64 x 128 x 128 = 16.8M values = 4.19M vec4 = 65536 workgroups of 64 in conv_pack;
+    // 1x1 conv to 8 channels keeps the CPU reference cheap
+    const p = conv(16, 64, 128, 128, 8, 1, 1);
+    expect((p.N * p.H * p.W * p.C_in) / 4 / 64).toBeGreaterThan(webgpuRuntime().limits.maxComputeWorkgroupsPerDimension);
+    convTuning.variant = 'sg';
+    const d = data(p);
+    const cpu = getBackend('cpu'), gpu = getBackend('webgpu');
+    const fwd = async (be: Backend) => {
+      const x = be.upload(d.x, 'float32'), w = be.upload(d.w, 'float32'), out = be.alloc('float32', d.gy.length);
+      const gy = be.upload(d.gy, 'float32'), gw = be.alloc('float32', d.w.length);
+      be.conv2d(x, w, null, out, p);
+      be.conv2dBackwardWeight(gy, x, gw, p);
+      const r = [await be.read(out), await be.read(gw)];
+      for (const s of [x, w, out, gy, gw]) be.free(s);
+      return r;
+    };
+    const [ref, got] = [await fwd(cpu), await fwd(gpu)];
+    close(`${name(p)} forward`, ref[0]!, got[0]!);
+    close(`${name(p)} weight gradient`, ref[1]!, got[1]!);
+  });
+
+  it('2048x2048x3x3 weight (151 MB, over the 128 MiB binding limit) on a 1x1 map, batch 2', async () => {
+    // conv2 of ResEmoteNet's last residual block; the weight is split into output-channel
+    // chunks for the forward and the weight gradient and accumulated over chunks for the input
+    // gradient. Full comparison with the CPU reference (only the centre tap touches the image).
+    const rt = webgpuRuntime();
+    const p = conv(2, 2048, 1, 1, 2048, 3, 3, [1, 1], [1, 1]);
+    const wBytes = p.C_out * p.C_in * 9 * 4;
+    expect(wBytes).toBeGreaterThan(rt.limits.maxStorageBufferBindingSize);
+    await check(p, true, { x: rand(2 * 2048), w: rand(2048 * 2048 * 9, 0.05), b: rand(2048), gy: rand(2 * 2048) });
+  });
+
+  it('PyTorch fixtures through the front end (conv2d + autograd on webgpu tensors)', async () => {
+    interface Fix {
+      shape: number[];
+      data: (number | string)[];
+    }
+    const F = JSON.parse(readFileSync(new URL('../fixtures/conv_pool.json', import.meta.url), 'utf8')) as {
+      cases: { conv2d: { name: string; x: Fix; weight: Fix; bias: Fix | null; opts: object; out: Fix; gout: Fix; grads: Record<string, Fix> }[] };
+    };
+    const t = (f: Fix, requires_grad = false) => tensor(Float32Array.from(f.data.map(Number)), { shape: f.shape, dtype: 'float32', device: 'webgpu', requires_grad });
+    const near = (what: string, got: ArrayLike<number>, f: Fix) => {
+      const e = f.data.map(Number);
+      expect(got.length, what).toBe(e.length);
+      for (let i = 0; i < e.length; i++) if (!(Math.abs(got[i]! - e[i]!) <= 1e-5 * (1 + Math.abs(e[i]!)))) expect.fail(`${what}[${i}]: got ${got[i]}, torch ${e[i]}`);
+    };
+    expect(F.cases.conv2d.length).toBeGreaterThanOrEqual(6);
+    for (const c of F.cases.conv2d) {
+      const x = t(c.x, true), w = t(c.weight, true), b = c.bias ? t(c.bias, true) : null;
+      const y = conv2d(x, w, b, c.opts);
+      expect(y.device).toBe('webgpu');
+      near(`${c.name} out`, await y.data(), c.out);
+      y.backward(t(c.gout));
+      near(`${c.name} grad x`, await x.grad!.data(), c.grads.x!);
+      near(`${c.name} grad weight`, await w.grad!.data(), c.grads.weight!);
+      if (b) near(`${c.name} grad bias`, await b.grad!.data(), c.grads.bias!);
+    }
+  });
+});
