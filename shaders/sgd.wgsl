@@ -3,6 +3,10 @@
 //   if momentum != 0: buf = first step ? d : momentum * buf + (1 - dampening) * d
 //                     d = nesterov ? d + momentum * buf : buf
 //   param -= lr * d
+// vec4 loads/stores, K consecutive vec4s per invocation; the last vec4 (n % 4 != 0) is
+// read-modify-written under a mask. Operands are bound from a multiple of 4 elements.
+#include "ew_common"
+
 struct Params {
   n: u32,
   flags: u32,        // 1 maximize, 2 momentum (buffer bound), 4 first step, 8 nesterov
@@ -13,24 +17,32 @@ struct Params {
   weight_decay: f32,
 }
 
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> buf: array<f32>;
+@group(0) @binding(0) var<storage, read_write> param: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> grad: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> buf: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> P: Params;
 
-@compute @workgroup_size(256)
+const K = 4u;
+
+@compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
-  if (i >= P.n) { return; }
-  let w = param[i];
-  var d = grad[i];
-  if ((P.flags & 1u) != 0u) { d = -d; }
-  if (P.weight_decay != 0.0) { d = d + P.weight_decay * w; }
-  if ((P.flags & 2u) != 0u) {
-    var b = d;
-    if ((P.flags & 4u) == 0u) { b = P.momentum * buf[i] + P.one_m_damp * d; }
-    buf[i] = b;
-    if ((P.flags & 8u) != 0u) { d = d + P.momentum * b; } else { d = b; }
+  let j0 = ((wid.x + wid.y * nwg.x) * 64u + lid) * K;
+  let nv = (P.n + 3u) / 4u;
+  for (var t = 0u; t < K; t++) {
+    let j = j0 + t;
+    if (j >= nv) { return; }
+    let full = 4u * j + 4u <= P.n;
+    let w = param[j];
+    var d = grad[j];
+    if ((P.flags & 1u) != 0u) { d = -d; }
+    if (P.weight_decay != 0.0) { d = d + P.weight_decay * w; }
+    if ((P.flags & 2u) != 0u) {
+      var b = d;
+      if ((P.flags & 4u) == 0u) { b = P.momentum * buf[j] + P.one_m_damp * d; }
+      if (full) { buf[j] = b; } else { buf[j] = select(buf[j], b, slot_mask(j, 0u, P.n)); }
+      if ((P.flags & 8u) != 0u) { d = d + P.momentum * b; } else { d = b; }
+    }
+    let nw = w - P.lr * d;
+    if (full) { param[j] = nw; } else { param[j] = select(w, nw, slot_mask(j, 0u, P.n)); }
   }
-  param[i] = w - P.lr * d;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { tensor, rand, randn, arange, Tensor } from '../../src/index.js';
+import { tensor, rand, randn, arange, Tensor, getBackend, webgpuRuntime, where } from '../../src/index.js';
+import type { Layout, Storage } from '../../src/kernels/backend.js';
 import { gpuAvailable } from '../helpers/webgpu.js';
 
 const hasGpu = await gpuAvailable();
@@ -52,5 +53,142 @@ describe.runIf(hasGpu)('webgpu elementwise', () => {
     expect(Number.isNaN(m[0]!) && Number.isNaN(m[1]!) && m[2] === 0).toBe(true);
     const r = await x.relu().data();
     expect(Number.isNaN(r[0]!)).toBe(true);
+  });
+});
+
+/**
+ * The vec4 contiguous kernels (runContiguous in src/kernels/webgpu/elementwise.ts) and their
+ * fallbacks, called on the backend directly so that offsets and lengths are exact.
+ */
+describe.runIf(hasGpu)('webgpu elementwise: contiguous vec4 paths', () => {
+  const lay = (shape: number[], strides: number[], offset = 0): Layout => ({ shape, strides, offset });
+  const c1 = (n: number, offset = 0): Layout => lay([n], [1], offset);
+  const seq = (n: number, f = (i: number) => ((i * 37) % 101) - 50.5): Float32Array => Float32Array.from({ length: n }, (_, i) => f(i));
+  const gpu = () => getBackend('webgpu');
+  async function readF(s: Storage): Promise<number[]> {
+    return Array.from(await gpu().read(s));
+  }
+
+  it('odd lengths and unaligned offsets (unary, binary, copy)', async () => {
+    const be = gpu();
+    for (const n of [1, 2, 3, 4, 5, 7, 8, 13, 1001, 4099]) {
+      for (const [oa, ob] of [[0, 0], [1, 0], [0, 3], [2, 1], [3, 3]] as const) {
+        const A = seq(n + 8), B = seq(n + 8, (i) => i * 0.25 - 3);
+        const a = be.upload(A, 'float32'), b = be.upload(B, 'float32');
+        const out = be.alloc('float32', n);
+        be.binary('sub', a, c1(n, oa), b, c1(n, ob), out);
+        expect(await readF(out), `sub n=${n} offsets ${oa},${ob}`).toEqual(Array.from({ length: n }, (_, i) => Math.fround(A[i + oa]! - B[i + ob]!)));
+        be.unary('relu', a, c1(n, oa), out);
+        expect(await readF(out), `relu n=${n} offset ${oa}`).toEqual(Array.from({ length: n }, (_, i) => Math.max(0, A[i + oa]!)));
+        be.unary('mul_scalar', b, c1(n, ob), out, 0.5);
+        expect(await readF(out), `mul_scalar n=${n} offset ${ob}`).toEqual(Array.from({ length: n }, (_, i) => B[i + ob]! * 0.5));
+        // Copy into a contiguous run at an unaligned destination offset: neighbours untouched.
+        const D = seq(n + 8, () => 7);
+        const d = be.upload(D, 'float32');
+        be.copy(a, c1(n, oa), d, c1(n, ob));
+        const want = Array.from(D);
+        for (let i = 0; i < n; i++) want[i + ob] = A[i + oa]!;
+        expect(await readF(d), `copy n=${n} ${oa} -> ${ob}`).toEqual(want);
+        for (const s of [a, b, out, d]) be.free(s);
+      }
+    }
+  });
+
+  it('int32: add, exact copies of large values, float -> int conversion', async () => {
+    const be = gpu();
+    const n = 1003;
+    const A = Int32Array.from({ length: n + 4 }, (_, i) => (i % 2 ? 1 : -1) * (2 ** 30 + i));
+    const B = Int32Array.from({ length: n + 4 }, (_, i) => i * 3 - 7);
+    const a = be.upload(A, 'int32'), b = be.upload(B, 'int32'), out = be.alloc('int32', n);
+    be.binary('add', a, c1(n, 1), b, c1(n, 2), out);
+    expect(Array.from(await be.read(out))).toEqual(Array.from({ length: n }, (_, i) => (A[i + 1]! + B[i + 2]!) | 0));
+    be.copy(a, c1(n, 3), out, c1(n));
+    expect(Array.from(await be.read(out))).toEqual(Array.from(A.subarray(3, 3 + n)));
+    const F = Float32Array.from({ length: n }, (_, i) => (i - 500) * 0.75);
+    const f = be.upload(F, 'float32');
+    be.copy(f, c1(n), out, c1(n));
+    expect(Array.from(await be.read(out))).toEqual(Array.from(F, (x) => Math.trunc(x) | 0));
+    for (const s of [a, b, out, f]) be.free(s);
+  });
+
+  it('scalar (0-d / stride-0) broadcast on either side', async () => {
+    const x = randn([3, 7, 5]);
+    const g = x.to('webgpu');
+    const s = tensor(2.5);
+    await same(x.mul(s), g.mul(s.to('webgpu')));
+    await same(s.sub(x), s.to('webgpu').sub(g));
+    await same(x.add(tensor([1.5])), g.add(tensor([1.5]).to('webgpu')));
+    const i = arange(11);
+    expect(Array.from(await i.to('webgpu').mul(tensor(3, { dtype: 'int32' }).to('webgpu')).data())).toEqual(Array.from({ length: 11 }, (_, k) => 3 * k));
+    // An unaligned single element: b at offset 5 with stride 0.
+    const be = gpu();
+    const n = 37;
+    const A = seq(n), B = seq(8, (k) => k + 0.5);
+    const a = be.upload(A, 'float32'), b = be.upload(B, 'float32'), out = be.alloc('float32', n);
+    be.binary('mul', a, c1(n), b, lay([n], [0], 5), out);
+    expect(await readF(out)).toEqual(Array.from(A, (v) => Math.fround(v * 5.5)));
+    for (const st of [a, b, out]) be.free(st);
+  });
+
+  it('per-channel and repeating-row broadcasts (and shapes that fall back)', async () => {
+    for (const [shape, bshape] of [
+      [[2, 3, 4, 5], [1, 3, 1, 1]], // (N,C,H,W) + (1,C,1,1), H*W % 4 == 0
+      [[3, 6, 2, 2], [1, 6, 1, 1]],
+      [[2, 3, 7, 7], [1, 3, 1, 1]], // H*W odd: the general kernel
+      [[5, 8], [8]], // (N,C) + (C): a repeating row
+      [[5, 6], [6]], // row length not a multiple of 4
+      [[4, 8], [4, 1]], // (N,C) + (N,1)
+      [[3, 4, 8], [4, 1]],
+    ] as [number[], number[]][]) {
+      const a = randn(shape), b = randn(bshape);
+      const ga = a.to('webgpu'), gb = b.to('webgpu');
+      await same(a.add(b), ga.add(gb));
+      await same(b.mul(a), gb.mul(ga));
+      await same(a.maximum(b), ga.maximum(gb));
+    }
+    // Per-channel with a strided, offset channel operand (a column of a (C, 3) matrix).
+    const be = gpu();
+    const N = 2, C = 3, L = 8, n = N * C * L;
+    const A = seq(n), B = seq(C * 3 + 2, (k) => k * 10);
+    const a = be.upload(A, 'float32'), b = be.upload(B, 'float32'), out = be.alloc('float32', n);
+    be.binary('add', a, lay([N, C, L], [C * L, L, 1]), b, lay([N, C, L], [0, 3, 0], 1), out);
+    expect(await readF(out)).toEqual(Array.from(A, (v, i) => Math.fround(v + B[1 + 3 * (Math.floor(i / L) % C)]!)));
+    for (const st of [a, b, out]) be.free(st);
+  });
+
+  it('where on contiguous operands', async () => {
+    const c = tensor([1, 0, 1, 1, 0, 0, 1]), a = rand([7]), b = rand([7]);
+    await same(where(c, a, b), where(c.to('webgpu'), a.to('webgpu'), b.to('webgpu')));
+  });
+
+  it('windows under a lowered binding limit (unaligned offsets, odd lengths, fill)', async () => {
+    const lim = webgpuRuntime().limits as { maxStorageBufferBindingSize: number };
+    const saved = lim.maxStorageBufferBindingSize;
+    lim.maxStorageBufferBindingSize = 64 * 1024; // 16384 elements
+    try {
+      const be = gpu();
+      const n = 100_003;
+      const A = seq(n + 4), B = seq(n + 4, (i) => (i % 17) - 8);
+      const a = be.upload(A, 'float32'), b = be.upload(B, 'float32'), out = be.alloc('float32', n);
+      be.binary('mul', a, c1(n, 1), b, c1(n, 3), out);
+      const got = await readF(out);
+      expect(got.findIndex((v, i) => v !== Math.fround(A[i + 1]! * B[i + 3]!))).toBe(-1);
+      be.unary('neg', a, c1(n), out);
+      expect((await readF(out)).findIndex((v, i) => v !== -A[i]!)).toBe(-1);
+      const d = be.alloc('float32', n + 4);
+      be.fill(d, 9);
+      expect((await readF(d)).every((v) => v === 9)).toBe(true);
+      be.copy(a, c1(n, 2), d, c1(n, 1));
+      const gd = await readF(d);
+      expect(gd[0]).toBe(9);
+      expect(gd.slice(n + 1)).toEqual([9, 9, 9]);
+      expect(gd.slice(1, n + 1).findIndex((v, i) => v !== A[i + 2]!)).toBe(-1);
+      const odd = be.alloc('int32', 16387);
+      be.fill(odd, -3);
+      expect(Array.from(await be.read(odd)).every((v) => v === -3)).toBe(true);
+      for (const s of [a, b, out, d, odd]) be.free(s);
+    } finally {
+      lim.maxStorageBufferBindingSize = saved;
+    }
   });
 });

@@ -4,13 +4,17 @@
  * (the reference computes each element in f64 and rounds once). Bias corrections and step sizes
  * are computed on the host in f64. Storages above the storage-binding limit (e.g. a 2048 x 2048
  * x 3 x 3 float32 weight, 151 MB) are updated in windows of at most the limit, all operands
- * bound at the same element offsets.
+ * bound at the same element offsets. The kernels read and write vec4s, 4 per invocation.
  */
 import type { AdamParams, SGDParams, Storage } from '../backend.js';
 import type { Binding, GpuRuntime, GpuStorage } from './runtime.js';
 import { shader } from './shaders.js';
 
-const WG = 256;
+/** Workgroup size and vec4s per invocation of shaders/sgd.wgsl and adam.wgsl. */
+const WG = 64;
+const PER_INVOCATION = 4;
+/** Windows are multiples of this many elements (keeps them 4-aligned and offset-aligned). */
+const CHUNK_UNIT = 16384;
 
 function f32Only(op: string, ...s: (Storage | null)[]): void {
   for (const x of s) if (x && x.dtype !== 'float32') throw new TypeError(`${op}: webgpu supports float32 only, got ${x.dtype}`);
@@ -20,12 +24,15 @@ function f32Only(op: string, ...s: (Storage | null)[]): void {
 function chunked(rt: GpuRuntime, op: string, pipeline: GPUComputePipeline, operands: GpuStorage[], size: number, u: number[], f: number[]): void {
   const limit = Math.floor(rt.limits.maxStorageBufferBindingSize / 4);
   const align = Math.max(1, rt.limits.minStorageBufferOffsetAlignment / 4);
-  const chunk = Math.max(align, Math.floor(limit / (WG * 64)) * WG * 64);
+  const chunk = Math.max(align, Math.floor(limit / CHUNK_UNIT) * CHUNK_UNIT);
   for (let start = 0; start < size; start += chunk) {
     const n = Math.min(chunk, size - start);
-    // Stand-ins for absent operands are tiny storages: bound whole.
-    const bindings: Binding[] = operands.map((s) => (s.size < size ? s : { storage: s, offset: start, size: n }));
-    rt.dispatch(op, pipeline, bindings, { u: [n, ...u], f }, Math.ceil(n / WG));
+    // Stand-ins for absent operands are tiny storages: bound whole. The kernels read whole vec4s,
+    // so windows are rounded up to 4 elements (buffers are allocated in multiples of 16 bytes).
+    const bindings: Binding[] = operands.map((s) =>
+      s.size < size ? s : { storage: s, offset: start, size: Math.min(Math.ceil(n / 4) * 4, Math.floor(s.buffer.size / 4) - start) },
+    );
+    rt.dispatch(op, pipeline, bindings, { u: [n, ...u], f }, Math.ceil(Math.ceil(n / 4) / (WG * PER_INVOCATION)));
   }
 }
 
