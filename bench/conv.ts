@@ -12,7 +12,9 @@
  * Node's event polling on the main thread) and "wrk" = CPU time of the non-main threads / cores
  * (Linux /proc; with lavapipe those threads run the kernels), the wall time an idle machine
  * would approach.
- * --all adds the other ResEmoteNet layer shapes (batch 16, input 3x64x64).
+ * --all adds the other ResEmoteNet layer shapes (batch 16, input 3x64x64); --only <substr> keeps
+ * the cases whose name contains it; --ops fwd,bwd-in,bwd-w picks ops; --splits n forces the
+ * weight gradient's reduction splits (convTuning.splits).
  *
  * Floors (lavapipe, 2 cores): forward 16x128x16x16->256 3x3 p1 >= 12 GFLOP/s, forward
  * 16x1024x2x2->2048 3x3 s2 p1 >= 8 GFLOP/s, both gradients within 3x of the forward time.
@@ -39,6 +41,9 @@ const opt = (name: string, def: string) => {
 const runs = Math.max(5, Number(opt('--runs', '7')));
 const v = opt('--variant', 'auto');
 if (v === 'sg' || v === 'tiled') convTuning.variant = v;
+convTuning.splits = Number(opt('--splits', '0'));
+const only = opt('--only', '');
+const ops = opt('--ops', 'fwd,bwd-in,bwd-w').split(',');
 
 function conv(N: number, C_in: number, H: number, C_out: number, k: number, s: number, pad: number): Conv2dParams {
   const OH = Math.floor((H + 2 * pad - k) / s) + 1;
@@ -57,8 +62,11 @@ if (flag('--all')) {
     ['16x512x4x4 -> 512, 3x3 p1', conv(16, 512, 4, 512, 3, 1, 1)],
     ['16x256x8x8 -> 512, 1x1 s2', conv(16, 256, 8, 512, 1, 2, 0)],
     ['16x2048x1x1 -> 2048, 3x3 p1', conv(16, 2048, 1, 2048, 3, 1, 1)],
+    ['16x1024x2x2 -> 1024, 3x3 p1', conv(16, 1024, 2, 1024, 3, 1, 1)],
+    ['16x512x4x4 -> 1024, 3x3 s2 p1', conv(16, 512, 4, 1024, 3, 2, 1)],
   );
 }
+if (only) for (let i = cases.length - 1; i >= 0; i--) if (!cases[i]![0].includes(only)) cases.splice(i, 1);
 
 const report = await initWebGPU();
 const gpu = getBackend('webgpu');
@@ -131,10 +139,12 @@ for (const [name, p] of cases) {
   const out = gpu.alloc('float32', p.N * p.C_out * p.OH * p.OW);
   const gx = gpu.alloc('float32', p.N * p.C_in * p.H * p.W);
   const gw = gpu.alloc('float32', (p.C_out * p.C_in * p.KH * p.KW) / p.groups);
-  const fwd = await time(() => gpu.conv2d(x, w, b, out, p), out);
-  const bi = await time(() => gpu.conv2dBackwardInput(gy, w, gx, p), gx);
-  const bw = await time(() => gpu.conv2dBackwardWeight(gy, x, gw, p), gw);
+  const none = { wall: NaN, cpu: NaN, workers: NaN };
+  const fwd = ops.includes('fwd') ? await time(() => gpu.conv2d(x, w, b, out, p), out) : none;
+  const bi = ops.includes('bwd-in') ? await time(() => gpu.conv2dBackwardInput(gy, w, gx, p), gx) : none;
+  const bw = ops.includes('bwd-w') ? await time(() => gpu.conv2dBackwardWeight(gy, x, gw, p), gw) : none;
   for (const [op, t] of [['forward', fwd], ['bwd-in', bi], ['bwd-w', bw]] as const) {
+    if (Number.isNaN(t.wall)) continue;
     console.log(
       `${pad(name, 32)} ${pad(op, 8)} ${pad(t.wall.toFixed(1), 8)} ${pad((flops / t.wall / 1e6).toFixed(2), 8)} ${pad(t.cpu.toFixed(1), 8)} ${pad((flops / t.cpu / 1e6).toFixed(2), 9)} ` +
         `${pad(t.workers.toFixed(1), 8)} ${pad(t.workers > 0 ? (flops / t.workers / 1e6).toFixed(2) : '-', 9)} ${(t.wall / fwd.wall).toFixed(2)}, ${t.workers > 0 ? (t.workers / fwd.workers).toFixed(2) : '-'}`,

@@ -4,7 +4,10 @@
 // other (so the per-tile setup is paid once, and the stores of one (co, ci), whose taps are
 // contiguous in gw, stay in cache); for a fixed tap the reduction runs over exactly the output
 // positions whose input pixel is inside the image (a rectangle computed per tap), so there are
-// no padding tests in the loop, and taps that never touch the image write zeros. Both operands arrive channels-last (conv_pack), so
+// no padding tests in the loop, and taps that never touch the image write zeros. Only taps in
+// [khLo, khHi) x [kwLo, kwHi) are visited: when the host narrows that range (taps outside it
+// never touch the input, e.g. 8 of 9 taps of a 3x3 p1 conv on a 1x1 map) it zero-fills the
+// output first with vec4 stores. Both operands arrive channels-last (conv_pack), so
 // per reduction step a lane loads ONE vec4 of its 4 lane channels, and TM/4 lanes load one vec4
 // of shared channels each, handed to all lanes by subgroupBroadcast. LANE_IS_CI selects
 // whether the lanes run over input channels (shared = output channels) or the reverse.
@@ -22,6 +25,7 @@ struct Params {
   c0: u32, g0: u32, ng: u32, lTiles: u32,
   sTiles: u32, ntiles: u32, splits: u32, rowsPer: u32,
   o_off: u32, w_row0: u32, size: u32, accumulate: u32,
+  khLo: u32, khHi: u32, kwLo: u32, kwHi: u32,
 }
 
 @group(0) @binding(0) var<storage, read> xt: array<vec4<f32>>;
@@ -50,7 +54,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let KHKW = P.KH * P.KW;
   let obase = P.o_off + split * P.size;
 {{SETUP}}
-  for (var kh = 0u; kh < P.KH; kh++) {
+  for (var kh = P.khLo; kh < P.khHi; kh++) {
     // output rows whose input row lies inside the image for this kh
     let offh = i32(kh * P.dH) - i32(P.pH);
     let ohLo = u32(max(0, ceil_div_i(-offh, i32(P.sH))));
@@ -62,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let rEnd = min(rBeg + P.rowsPer, rows);
     let n0 = rBeg / max(nOh, 1u);
     let oh0 = ohLo + rBeg % max(nOh, 1u);
-    for (var kw = 0u; kw < P.KW; kw++) {
+    for (var kw = P.kwLo; kw < P.kwHi; kw++) {
       let kk = kh * P.KW + kw;
       let offw = i32(kw * P.dW) - i32(P.pW);
       let owLo = u32(max(0, ceil_div_i(-offw, i32(P.sW))));

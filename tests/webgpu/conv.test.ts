@@ -19,7 +19,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { getBackend } from '../../src/tensor/device.js';
 import { conv2d, tensor } from '../../src/index.js';
 import type { Backend, Conv2dParams, Storage } from '../../src/kernels/backend.js';
-import { convTuning, convVariant } from '../../src/kernels/webgpu/conv.js';
+import { convTuning, convVariant, liveTaps } from '../../src/kernels/webgpu/conv.js';
 import { webgpuRuntime } from '../../src/index.js';
 import { gpuAvailable } from '../helpers/webgpu.js';
 
@@ -119,6 +119,40 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     convTuning.packWeights = 'auto';
     convTuning.splits = 0;
     convTuning.bindingLimitBytes = 0;
+    convTuning.skipDeadTaps = 'auto';
+  });
+
+  it('weight gradient skips taps that never touch the input (1x1 and 2x2 maps, stride 2, padding 1)', async () => {
+    expect(liveTaps(3, 1, 1, 1, 1, 1)).toEqual([1, 2]); // 3x3 p1 on a 1x1 map: the centre tap only
+    expect(liveTaps(3, 2, 1, 1, 1, 2)).toEqual([1, 3]); // 2x2 map, stride 2, p1: OH = 1
+    expect(liveTaps(3, 1, 1, 1, 2, 2)).toEqual([0, 3]); // 2x2 map, stride 1: all taps live
+    expect(liveTaps(5, 1, 2, 1, 1, 1)).toEqual([2, 3]);
+    expect(liveTaps(5, 1, 4, 1, 5, 1)).toEqual([0, 5]); // padding 4 on a 1x1 map: every tap sees the pixel once
+    const shapes = [
+      conv(3, 8, 1, 1, 12, 3, 3, [1, 1], [1, 1]), // 1x1 map: 8 of 9 taps dead
+      conv(2, 12, 2, 2, 8, 3, 3, [2, 2], [1, 1]), // 2x2 map, stride 2: 5 of 9 dead
+      conv(2, 6, 1, 2, 5, 3, 3, [2, 2], [1, 1]), // 1x2 map, stride 2
+      conv(2, 4, 1, 1, 4, 5, 5, [1, 1], [2, 2]), // 5x5 p2 on 1x1: 24 of 25 dead
+      conv(2, 4, 2, 2, 8, 5, 5, [1, 1], [3, 3]), // padding 3: dead taps on both sides
+      conv(2, 4, 1, 1, 8, 3, 3, [1, 1], [1, 1], [1, 1], 2), // groups on a 1x1 map
+    ];
+    for (const variant of ['sg', 'tiled'] as const) {
+      convTuning.variant = variant;
+      for (const skip of [true, false]) {
+        convTuning.skipDeadTaps = skip;
+        for (const p of shapes) await check(p);
+      }
+    }
+    convTuning.variant = 'sg';
+    convTuning.skipDeadTaps = true;
+    for (const splits of [1, 3]) {
+      convTuning.splits = splits;
+      for (const p of shapes.slice(0, 3)) await check(p);
+    }
+    // batch chunks accumulate into the zero-filled gradient
+    convTuning.splits = 0;
+    convTuning.bindingLimitBytes = 1024;
+    await check(conv(60, 1, 1, 1, 8, 3, 3, [1, 1], [1, 1]));
   });
 
   it('picks the sg kernels on a software adapter with fixed-size subgroups', () => {

@@ -16,6 +16,7 @@ import { getBackend } from '../../src/tensor/device.js';
 import { adaptive_avg_pool2d, avg_pool2d, max_pool2d, tensor, type Tensor } from '../../src/index.js';
 import type { AdaptivePool2dParams, Backend, Pool2dParams, Storage } from '../../src/kernels/backend.js';
 import { webgpuRuntime } from '../../src/index.js';
+import { poolTuning } from '../../src/kernels/webgpu/pool.js';
 import { gpuAvailable } from '../helpers/webgpu.js';
 
 const hasGpu = await gpuAvailable();
@@ -103,6 +104,36 @@ describe.runIf(hasGpu)('webgpu pooling', () => {
       for (let i = 0; i < n; i += 7) x[i] = -Infinity;
       for (let i = 3; i < n; i += 23) x[i] = NaN;
       await checkPool(p, x);
+    }
+  });
+
+  it('max_pool2d backward over non-overlapping windows: per-window scatter, vectorized 2x2/2, gather agree with cpu', async () => {
+    const shapes = [
+      pool(2, 3, 8, 12, [2, 2], [2, 2], [0, 0]), // exact 2x2/2 tiling, W % 4 == 0: vectorized kernel
+      pool(3, 5, 4, 4, [2, 2], [2, 2], [0, 0]), // odd plane count
+      pool(2, 3, 7, 9, [2, 2], [2, 2], [0, 0]), // odd sizes: last row and column uncovered (zero-filled)
+      pool(2, 3, 8, 6, [2, 2], [2, 2], [0, 0]), // W % 4 != 0: generic scatter
+      pool(2, 2, 10, 11, [2, 2], [3, 3], [0, 0]), // stride > kernel: gaps between windows
+      pool(2, 2, 9, 9, [3, 3], [3, 3], [1, 1]), // kernel == stride with padding
+      pool(1, 2, 9, 10, [2, 2], [3, 3], [0, 0], [2, 2]), // dilated windows that still do not overlap
+      pool(2, 2, 6, 8, [1, 2], [1, 2], [0, 0]), // 1x2 windows
+    ];
+    try {
+      for (const mode of ['auto', 'scatter', 'gather'] as const) {
+        poolTuning.maxBackward = mode;
+        for (const p of shapes) {
+          const n = p.N * p.C * p.H * p.W;
+          const x = Float32Array.from({ length: n }, () => Math.round(rnd() * 3) / 2); // ties
+          for (let i = 0; i < n; i += 7) x[i] = -Infinity;
+          for (let i = 3; i < n; i += 23) x[i] = NaN;
+          // dirty the pool so that a missing zero-fill shows
+          const junk = getBackend('webgpu').upload(Float32Array.from({ length: n }, () => 99), 'float32');
+          getBackend('webgpu').free(junk);
+          await checkPool(p, x);
+        }
+      }
+    } finally {
+      poolTuning.maxBackward = 'auto';
     }
   });
 

@@ -5,13 +5,16 @@
  *
  * One invocation per output element (forward) or per INPUT element (backward): a backward pass
  * gathers from the output windows that cover its element (closed-form ranges), so it needs no
- * atomics and overwrites gx. Tensors above the binding limit are processed in chunks of whole
+ * atomics and overwrites gx. Exception: max_pool2d backward with NON-overlapping windows (kernel
+ * <= stride, ResEmoteNet's 2x2/2) writes per output window instead (each input element belongs to
+ * at most one window, so still no atomics), vectorized for the exact 2x2/2 tiling; measured on
+ * lavapipe, (16,64,64,64)->(16,64,32,32): see maxPool2dBackward. Tensors above the binding limit are processed in chunks of whole
  * (n, c) planes; grids above 65535 workgroups are spread over x and y by the runtime.
  */
 import type { AdaptivePool2dParams, Pool2dParams, Storage } from '../backend.js';
 import type { GpuRuntime } from './runtime.js';
 import { shader, shaderKey } from './shaders.js';
-import { window } from './conv.js';
+import { window, zeroRange } from './conv.js';
 
 const WG = 64;
 
@@ -51,19 +54,45 @@ export function maxPool2d(rt: GpuRuntime, x: Storage, out: Storage, indices: Sto
   }
 }
 
+/**
+ * Which max_pool2d backward kernel: '2x2' (k=2, s=2, no padding/dilation, W % 4 == 0, H even:
+ * vectorized per-window writer), 'scatter' (non-overlapping windows: one invocation per output
+ * writes its window; zero-fill first where the windows do not cover the input) or 'gather' (any
+ * geometry: one invocation per input element). Exported for tests; production leaves 'auto'.
+ */
+export const poolTuning: { maxBackward: 'auto' | 'gather' | 'scatter' } = { maxBackward: 'auto' };
+
+function maxBackwardKind(p: Pool2dParams): { kind: 'gather' | 'scatter' | '2x2'; covered: boolean } {
+  const nonOverlap = (p.KH - 1) * p.dilationH < p.strideH && (p.KW - 1) * p.dilationW < p.strideW;
+  if (poolTuning.maxBackward === 'gather' || !nonOverlap) return { kind: 'gather', covered: true };
+  // windows [o*s - p, o*s - p + (K-1)*d + 1) tile the input exactly when K*d... (d = 1) K == s and
+  // the last window reaches the end of the input
+  const coversAxis = (K: number, s: number, pad: number, d: number, O: number, I: number) => d === 1 && K === s && pad === 0 && O * s >= I;
+  const covered = coversAxis(p.KH, p.strideH, p.padH, p.dilationH, p.OH, p.H) && coversAxis(p.KW, p.strideW, p.padW, p.dilationW, p.OW, p.W);
+  const is2x2 = covered && p.KH === 2 && p.KW === 2 && p.W % 4 === 0 && p.H % 2 === 0;
+  return { kind: poolTuning.maxBackward === 'auto' && is2x2 ? '2x2' : 'scatter', covered };
+}
+
 export function maxPool2dBackward(rt: GpuRuntime, gy: Storage, indices: Storage, gx: Storage, p: Pool2dParams): void {
   checkDtype('maxPool2dBackward', gy, 'float32');
   checkDtype('maxPool2dBackward', indices, 'int32');
   const HW = p.H * p.W, OHW = p.OH * p.OW;
   if (p.N * p.C * HW === 0) return;
-  const pipe = rt.pipeline('pool_max_bwd', () => shader('pool_max_bwd'));
+  let { kind, covered } = maxBackwardKind(p);
+  if (kind !== 'gather' && !covered) zeroRange(rt, gx, 0, p.N * p.C * HW);
+  const name = kind === 'gather' ? 'pool_max_bwd' : kind === 'scatter' ? 'pool_max_bwd_scatter' : 'pool_max_bwd_2x2';
+  const pipe = rt.pipeline(name, () => shader(name));
   for (const [p0, np] of planeChunks(rt, p.N * p.C, HW, OHW, 'maxPool2dBackward')) {
     const gw = window(rt, gy, p0 * OHW, np * OHW);
     const iw = window(rt, indices, p0 * OHW, np * OHW);
     const xw = window(rt, gx, p0 * HW, np * HW);
-    const total = np * HW;
+    let k = kind;
+    // the vectorized kernel needs vec4-aligned gx and vec2-aligned gy/indices offsets
+    if (k === '2x2' && (xw.rel % 4 !== 0 || gw.rel % 2 !== 0 || iw.rel % 2 !== 0)) k = 'scatter';
+    const total = k === 'gather' ? np * HW : k === 'scatter' ? np * OHW : (np * OHW) / 2;
+    const pp = k === kind ? pipe : rt.pipeline('pool_max_bwd_scatter', () => shader('pool_max_bwd_scatter'));
     const u = [total, ...geoWords(p), p.dilationH, p.dilationW, gw.rel, xw.rel, iw.rel];
-    rt.dispatch('maxPool2dBackward', pipe, [gw.b, iw.b, xw.b], { u }, Math.ceil(total / WG));
+    rt.dispatch('maxPool2dBackward', pp, [gw.b, iw.b, xw.b], { u }, Math.ceil(total / WG));
   }
 }
 
