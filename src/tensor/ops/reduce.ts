@@ -33,6 +33,22 @@ export function reduceRaw(op: ReduceOp, t: Tensor, dims: number[]): Tensor {
   const inner = numel(dims.map((i) => t.shape[i]!));
   const outer = numel(keep.map((i) => t.shape[i]!));
   if (inner === 0 && op !== 'sum') throw new RangeError(`${op}: cannot reduce over a dimension of size 0 (shape [${t.shape.join(', ')}])`);
+  const isArg = op === 'argmax' || op === 'argmin';
+  // Reducing only size-1 dims changes nothing but the shape: a view, no kernel.
+  const real = dims.filter((d) => t.shape[d] !== 1);
+  if (real.length === 0 && !isArg && t.numel() > 0) return restride(t, keptShape(t, dims), t.strides, t.offset, op);
+  // A trailing run of reduced dims of a contiguous tensor is reduced first, in place (no permute
+  // copy), so that e.g. a conv bias gradient (sum over N, H, W) copies only the small (N, C) rest.
+  if (!isArg && t.is_contiguous()) {
+    let k = t.ndim;
+    while (k > 0 && (real.includes(k - 1) || t.shape[k - 1] === 1)) k--;
+    if (real.some((d) => d >= k) && real.some((d) => d < k)) {
+      const first = reduceRaw(op, t, [...Array(t.ndim - k).keys()].map((i) => k + i));
+      const rest = reduceRaw(op, first, real.filter((d) => d < k));
+      if (rest !== first) first.dispose();
+      return rest;
+    }
+  }
   const perm = [...keep, ...dims];
   const p = t.ndim ? restride(t, perm.map((i) => t.shape[i]!), perm.map((i) => t.strides[i]!), t.offset, op) : t;
   const src = p._isDense ? p : denseCopy(p);
