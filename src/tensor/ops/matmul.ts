@@ -3,7 +3,8 @@ import type { Layout } from '../../kernels/backend.js';
 import { record } from '../autograd.js';
 import { broadcastShapes, fmtShape, numel } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { add } from './elementwise.js';
+import { binaryRaw } from './elementwise.js';
+import { reduceRaw } from './reduce.js';
 import { expand, reshape, squeeze, unsqueeze, transpose } from './views.js';
 
 function lay3(t: Tensor): Layout {
@@ -67,6 +68,41 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0])) {
     throw new RangeError(`linear: bias ${fmtShape(bias.shape)} must be (${weight.shape[0]})`);
   }
-  const y = matmul(x, transpose(weight, 0, 1));
-  return bias ? add(y, bias) : y;
+  for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
+    if (t && t.device !== x.device) throw new Error(`linear: input is on '${x.device}' but ${name} ${fmtShape(t.shape)} is on '${t.device}'`);
+    if (t && t.dtype !== x.dtype) throw new TypeError(`linear: input is ${x.dtype} but ${name} ${fmtShape(t.shape)} is ${t.dtype}`);
+  }
+  if (x.dtype === 'int32') throw new TypeError(`linear: expects a floating-point input, got int32 ${fmtShape(x.shape)}`);
+  const inF = weight.shape[1]!;
+  const outF = weight.shape[0]!;
+  const lead = x.shape.slice(0, -1);
+  const M = numel(lead);
+  // One node with its own backward, so the weight gradient comes out dense as gy^T @ x (no
+  // transposed copy of a (out, in) gradient) and the bias add is a row-broadcast kernel.
+  const x2 = reshape(x.detach(), [M, inF]);
+  const wT = transpose(weight.detach(), 0, 1);
+  let y = mm2(x2, wT);
+  if (bias) {
+    const yb = binaryRaw('add', y, bias);
+    y.dispose();
+    y = yb;
+  }
+  const out = record('linear', y, [x, weight, bias], (gy) => {
+    const g2 = reshape(gy, [M, outF]);
+    const gx = x.requires_grad ? reshape(mm2(g2, weight), [...x.shape]) : null;
+    const gw = weight.requires_grad ? mm2(transpose(g2, 0, 1), x2) : null;
+    const gb = bias && bias.requires_grad ? reshape(reduceRaw('sum', g2, [0]), [outF]) : null;
+    return [gx, gw, gb];
+  });
+  return reshape(out, [...lead, outF]);
+}
+
+/** Raw (M, K) @ (K, N) on 2-d views of any strides; no grad recorded. */
+function mm2(a: Tensor, b: Tensor): Tensor {
+  const [M, K] = a.shape as [number, number];
+  const N = b.shape[1]!;
+  const out = Tensor.empty([M, N], a.dtype, a.device);
+  const l = (t: Tensor): Layout => ({ shape: [1, t.shape[0]!, t.shape[1]!], strides: [0, t.strides[0]!, t.strides[1]!], offset: t.offset });
+  out.backend.matmul(a.storage, l(a), b.storage, l(b), out.storage, 1, M, N, K);
+  return out;
 }
