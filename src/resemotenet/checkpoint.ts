@@ -1,0 +1,409 @@
+/**
+ * ResEmoteNet checkpoints in this library's format, and import of official PyTorch checkpoints.
+ *
+ * A checkpoint named P is up to three files:
+ *  - `P.safetensors`: the model's state_dict (PyTorch's key names, float32, num_batches_tracked int32);
+ *  - `P.json`: the sidecar: model config (arch, width, num_classes, class_names in logit order,
+ *    image_size, normalisation), and for training checkpoints the epoch, metrics, training
+ *    config, optimizer hyperparameters and scalar state, scheduler state, RNG state, data-loader
+ *    position, early-stopping counters and the per-epoch history;
+ *  - `P.optim.safetensors` (resumable checkpoints only): the optimizer's state tensors, named
+ *    `state.<param index>.<name>` (e.g. `state.0.momentum_buffer`).
+ * Every file is written atomically (temporary file + rename; see writeFileAtomic), the sidecar
+ * last. The sidecar and both tensor files carry the same random `checkpoint_id` (in the
+ * safetensors `__metadata__`), so a crash between two renames is detected on load instead of
+ * silently pairing a new model with an old sidecar.
+ *
+ * A checkpoint is named on the command line by its sidecar (`P.json`), its model file
+ * (`P.safetensors`), or a run directory (its `best.json`, else `last.json`).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Device } from '../tensor/device.js';
+import { save_file, load_file, read_metadata, load_pth, extract_state_dict, writeFileAtomic } from '../nn/serialization/index.js';
+import type { Optimizer, OptimizerStateDict, OptimState, ParamGroup } from '../nn/optim/optimizer.js';
+import { initWebGPU } from '../kernels/webgpu/index.js';
+import { ResEmoteNet } from './model.js';
+import { EMOTIONS } from './data/labels.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from './data/transforms.js';
+
+/** The model's description, stored in every sidecar. */
+export interface ModelConfig {
+  arch: 'ResEmoteNet';
+  width: number;
+  num_classes: number;
+  /** Class names in logit order. */
+  class_names: string[];
+  /** Input side in pixels (the transform resizes to image_size x image_size); 64 for the paper. */
+  image_size: number;
+  channels: 3;
+  mean: number[];
+  std: number[];
+}
+
+/** Class-name presets usable wherever class names are asked for. */
+export const CLASS_NAME_PRESETS: Readonly<Record<string, readonly string[]>> = {
+  /** FER2013's label order (ids 0..6); what `train` produces. */
+  fer2013: EMOTIONS,
+  /** The order listed by the official repository's evaluation scripts (eval_image.py, eval_livecam.py). */
+  official: ['happy', 'surprise', 'sad', 'anger', 'disgust', 'fear', 'neutral'],
+};
+
+/**
+ * Class names from a preset name (`fer2013`, `official`) or a comma-separated list.
+ * @throws RangeError for an empty or duplicated name.
+ */
+export function parseClassNames(spec: string): string[] {
+  const preset = CLASS_NAME_PRESETS[spec.trim().toLowerCase()];
+  if (preset) return [...preset];
+  const names = spec.split(',').map((s) => s.trim());
+  if (names.some((n) => n === '')) throw new RangeError(`class names: empty name in '${spec}' (give a comma-separated list, or a preset: ${Object.keys(CLASS_NAME_PRESETS).join(', ')})`);
+  if (new Set(names).size !== names.length) throw new RangeError(`class names: duplicated name in '${spec}'`);
+  return names;
+}
+
+/** A ModelConfig with defaults (width 1, FER2013 classes, 64x64, ImageNet normalisation). */
+export function modelConfig(c: Partial<Omit<ModelConfig, 'arch' | 'channels'>> = {}): ModelConfig {
+  const num_classes = c.num_classes ?? c.class_names?.length ?? 7;
+  const class_names = c.class_names ? [...c.class_names] : num_classes === 7 ? [...EMOTIONS] : Array.from({ length: num_classes }, (_, i) => `class_${i}`);
+  if (class_names.length !== num_classes) throw new RangeError(`model config: ${class_names.length} class names for ${num_classes} classes`);
+  return {
+    arch: 'ResEmoteNet',
+    width: c.width ?? 1,
+    num_classes,
+    class_names,
+    image_size: c.image_size ?? 64,
+    channels: 3,
+    mean: [...(c.mean ?? IMAGENET_MEAN)],
+    std: [...(c.std ?? IMAGENET_STD)],
+  };
+}
+
+/** A new ResEmoteNet (on the cpu) for a config. */
+export function buildModel(cfg: ModelConfig): ResEmoteNet {
+  return new ResEmoteNet({ width: cfg.width, num_classes: cfg.num_classes, class_names: cfg.class_names });
+}
+
+// ------------------------------------------------------------------------------------------ JSON
+
+/** JSON.stringify that keeps non-finite numbers as {"__float__": "inf" | "-inf" | "nan"} (scheduler state has them). */
+export function toJson(v: unknown, indent = 2): string {
+  return JSON.stringify(
+    v,
+    (_k, x) => {
+      if (typeof x === 'number' && !Number.isFinite(x)) return { __float__: Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf' };
+      return x;
+    },
+    indent,
+  );
+}
+
+/** The inverse of {@link toJson}. */
+export function fromJson<T = unknown>(text: string): T {
+  return JSON.parse(text, (_k, x) => {
+    if (x && typeof x === 'object' && !Array.isArray(x) && Object.keys(x).length === 1 && typeof x.__float__ === 'string') {
+      return x.__float__ === 'inf' ? Infinity : x.__float__ === '-inf' ? -Infinity : NaN;
+    }
+    return x;
+  }) as T;
+}
+
+/** Writes text to `file` atomically. */
+export async function writeTextAtomic(file: string, text: string): Promise<void> {
+  await writeFileAtomic(file, async (fh) => {
+    await fh.writeFile(text, 'utf8');
+  });
+}
+
+// ------------------------------------------------------------------------------------------ files
+
+/** The sidecar of a checkpoint. Fields after `config` are present in training checkpoints. */
+export interface Sidecar {
+  format: 'resemotenet-checkpoint';
+  version: 1;
+  /** 'best', 'last', 'imported', or another name. */
+  kind: string;
+  checkpoint_id: string;
+  /** Model file name, relative to the sidecar's folder. */
+  model_file: string;
+  /** Optimizer-state file name (relative), or null. */
+  optimizer_file: string | null;
+  created: string;
+  config: ModelConfig;
+  /** Where an imported checkpoint came from. */
+  source?: string;
+  [key: string]: unknown;
+}
+
+/** The three paths of checkpoint prefix P. */
+export function checkpointFiles(prefix: string): { json: string; model: string; optim: string } {
+  return { json: `${prefix}.json`, model: `${prefix}.safetensors`, optim: `${prefix}.optim.safetensors` };
+}
+
+/**
+ * The sidecar path for a user-given checkpoint path: a `.json` as is; `X.safetensors` -> `X.json`;
+ * a directory -> its best.json, else last.json (else imported.json / model.json).
+ * @throws Error naming the path when nothing usable is there.
+ */
+export function resolveCheckpointPath(p: string): string {
+  const abs = path.resolve(p);
+  if (existsSync(abs) && statSync(abs).isDirectory()) {
+    for (const n of ['best.json', 'last.json', 'imported.json', 'model.json']) {
+      const f = path.join(abs, n);
+      if (existsSync(f)) return f;
+    }
+    throw new Error(`${abs}: no checkpoint in this folder (expected best.json or last.json, written by \`resemotenet train\`)`);
+  }
+  if (abs.endsWith('.json')) {
+    if (!existsSync(abs)) throw new Error(`${abs}: no such checkpoint sidecar`);
+    return abs;
+  }
+  if (abs.endsWith('.safetensors')) {
+    const j = abs.slice(0, -'.safetensors'.length) + '.json';
+    if (existsSync(j)) return j;
+    if (!existsSync(abs)) throw new Error(`${abs}: no such file`);
+    return abs; // a bare safetensors file: config inferred from shapes
+  }
+  if (existsSync(`${abs}.json`)) return `${abs}.json`;
+  throw new Error(`${abs}: not a checkpoint (give a .json sidecar, a .safetensors model or a run folder)`);
+}
+
+/** Reads and validates a sidecar. @throws Error naming the file for a malformed one. */
+export async function readSidecar(file: string): Promise<Sidecar> {
+  let s: Sidecar;
+  try {
+    s = fromJson<Sidecar>(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: cannot read checkpoint sidecar: ${(e as Error).message}`);
+  }
+  if (s?.format !== 'resemotenet-checkpoint' || !s.config || typeof s.model_file !== 'string') {
+    throw new Error(`${file}: not a ResEmoteNet checkpoint sidecar (missing format/config/model_file)`);
+  }
+  const c = s.config;
+  if (!Array.isArray(c.class_names) || c.class_names.length !== c.num_classes) throw new Error(`${file}: config.class_names must list num_classes (${c.num_classes}) names`);
+  return s;
+}
+
+/**
+ * Checks that `tensorFile` was written by the same save as `sidecarFile` (same checkpoint_id).
+ * @throws Error explaining the interrupted save otherwise.
+ */
+export async function checkPair(sidecarFile: string, tensorFile: string, id: string): Promise<void> {
+  const meta = await read_metadata(tensorFile);
+  const got = meta?.checkpoint_id;
+  if (got !== id) {
+    throw new Error(
+      `${tensorFile} does not belong to ${sidecarFile} (checkpoint_id ${got ?? 'missing'} vs ${id}); the save was interrupted between files: use the other checkpoint (best/last) of the run`,
+    );
+  }
+}
+
+/** What {@link saveCheckpoint} writes. */
+export interface SaveCheckpointArgs {
+  /** Path prefix P: writes P.safetensors, P.json (and P.optim.safetensors). */
+  prefix: string;
+  model: ResEmoteNet;
+  config: ModelConfig;
+  kind: string;
+  /** Extra sidecar fields (training state). */
+  extra?: Record<string, unknown>;
+  /** Saves the optimizer's tensors to P.optim.safetensors and its groups/scalars in the sidecar. */
+  optimizer?: Optimizer<ParamGroup> | null;
+}
+
+/** Saves a checkpoint (see the module comment); returns the sidecar. */
+export async function saveCheckpoint(a: SaveCheckpointArgs): Promise<Sidecar> {
+  const files = checkpointFiles(a.prefix);
+  const id = randomBytes(8).toString('hex');
+  const meta = { format: 'pt', checkpoint_id: id, arch: 'ResEmoteNet' };
+  const sd = a.model.state_dict();
+  try {
+    await save_file(sd, files.model, meta);
+  } finally {
+    for (const t of Object.values(sd)) t.dispose();
+  }
+  let optimizerJson: unknown = undefined;
+  if (a.optimizer) {
+    const { tensors, json } = packOptimizer(a.optimizer);
+    await save_file(tensors, files.optim, meta);
+    optimizerJson = json;
+  }
+  const sidecar: Sidecar = {
+    format: 'resemotenet-checkpoint',
+    version: 1,
+    kind: a.kind,
+    checkpoint_id: id,
+    model_file: path.basename(files.model),
+    optimizer_file: a.optimizer ? path.basename(files.optim) : null,
+    created: new Date().toISOString(),
+    config: a.config,
+    ...(a.extra ?? {}),
+    ...(optimizerJson ? { optimizer_state: optimizerJson } : {}),
+  };
+  await writeTextAtomic(files.json, toJson(sidecar) + '\n');
+  return sidecar;
+}
+
+/** An optimizer's state_dict split into tensors (for safetensors) and JSON (groups, scalars). */
+export function packOptimizer(opt: Optimizer<ParamGroup>): { tensors: Record<string, Tensor>; json: { param_groups: unknown[]; scalars: Record<string, Record<string, number | null>> } } {
+  const sd = opt.state_dict();
+  const tensors: Record<string, Tensor> = {};
+  const scalars: Record<string, Record<string, number | null>> = {};
+  for (const [id, st] of Object.entries(sd.state)) {
+    for (const [k, v] of Object.entries(st)) {
+      if (v !== null && typeof v === 'object') tensors[`state.${id}.${k}`] = v;
+      else (scalars[id] ??= {})[k] = v;
+    }
+  }
+  return { tensors, json: { param_groups: sd.param_groups, scalars } };
+}
+
+/** Rebuilds the OptimizerStateDict from {@link packOptimizer}'s parts and loads it. */
+export function unpackOptimizer(opt: Optimizer<ParamGroup>, json: { param_groups: unknown[]; scalars: Record<string, Record<string, number | null>> }, tensors: Record<string, Tensor>): void {
+  const state: Record<number, OptimState> = {};
+  for (const [id, sc] of Object.entries(json.scalars ?? {})) state[Number(id)] = { ...(state[Number(id)] ?? {}), ...sc };
+  for (const [key, t] of Object.entries(tensors)) {
+    const m = /^state\.(\d+)\.(.+)$/.exec(key);
+    if (!m) throw new Error(`optimizer state file: unexpected tensor name '${key}'`);
+    (state[Number(m[1])] ??= {})[m[2]!] = t;
+  }
+  opt.load_state_dict({ state, param_groups: json.param_groups } as OptimizerStateDict);
+}
+
+/** A loaded checkpoint. */
+export interface LoadedCheckpoint {
+  /** The sidecar path (or the bare .safetensors path). */
+  file: string;
+  sidecar: Sidecar;
+  model: ResEmoteNet;
+}
+
+/**
+ * Loads a checkpoint's model (strict keys) on `device`; `classNames` overrides the stored names.
+ * A bare `.safetensors` without a sidecar gets its config from the tensor shapes.
+ * @throws Error for a missing file, a sidecar / tensor-file mismatch, or a state dict that does not fit.
+ */
+export async function loadCheckpoint(p: string, opts: { device?: Device; classNames?: string[] } = {}): Promise<LoadedCheckpoint> {
+  const file = resolveCheckpointPath(p);
+  let sidecar: Sidecar;
+  let modelFile: string;
+  if (file.endsWith('.json')) {
+    sidecar = await readSidecar(file);
+    modelFile = path.join(path.dirname(file), sidecar.model_file);
+    if (!existsSync(modelFile)) throw new Error(`${file}: its model file ${modelFile} is missing`);
+    await checkPair(file, modelFile, sidecar.checkpoint_id);
+  } else {
+    modelFile = file;
+    sidecar = { format: 'resemotenet-checkpoint', version: 1, kind: 'bare', checkpoint_id: '', model_file: path.basename(file), optimizer_file: null, created: '', config: modelConfig() };
+  }
+  const sd = await load_file(modelFile);
+  try {
+    if (file.endsWith('.safetensors')) sidecar.config = modelConfig({ ...inferArchitecture(sd), class_names: opts.classNames });
+    const cfg = { ...sidecar.config };
+    if (opts.classNames) {
+      if (opts.classNames.length !== cfg.num_classes) throw new Error(`${file}: ${opts.classNames.length} class names given for a ${cfg.num_classes}-class model`);
+      cfg.class_names = [...opts.classNames];
+      sidecar.config = cfg;
+    }
+    const model = buildModel(cfg);
+    try {
+      model.load_state_dict(sd);
+    } catch (e) {
+      throw new Error(`${modelFile}: ${(e as Error).message}`);
+    }
+    if (opts.device === 'webgpu') await initWebGPU();
+    if (opts.device && opts.device !== 'cpu') model.to(opts.device);
+    return { file, sidecar, model };
+  } finally {
+    for (const t of Object.values(sd)) t.dispose();
+  }
+}
+
+/**
+ * Width and class count of a ResEmoteNet state dict, from its shapes: num_classes = rows of
+ * fc4.weight; width = out channels of res_block3.conv1 / 2048 (exact for the widths this
+ * library builds; verified by the strict load that follows).
+ * @throws Error when the keys are not ResEmoteNet's.
+ */
+export function inferArchitecture(sd: Record<string, Tensor>): { width: number; num_classes: number } {
+  const fc4 = sd['fc4.weight'];
+  const rb3 = sd['res_block3.conv1.weight'];
+  if (!fc4 || !rb3 || fc4.ndim !== 2 || rb3.ndim !== 4) {
+    const some = Object.keys(sd).slice(0, 6).join(', ');
+    throw new Error(`not a ResEmoteNet state dict: no fc4.weight / res_block3.conv1.weight (keys: ${some}${Object.keys(sd).length > 6 ? ', ...' : ''})`);
+  }
+  return { num_classes: fc4.shape[0]!, width: rb3.shape[0]! / 2048 };
+}
+
+/** Options of {@link importCheckpoint}. */
+export interface ImportOptions {
+  /** Output prefix P (P.safetensors + P.json), or a directory (-> <dir>/imported). */
+  out: string;
+  /** Class names in logit order (default FER2013's for 7 classes). */
+  classNames?: string[];
+  /** Override the inferred width. */
+  width?: number;
+  /** Input size recorded in the config (default 64). */
+  imageSize?: number;
+  /** Key of the state dict inside a training checkpoint (default: model_state_dict, state_dict, model). */
+  key?: string;
+  /** Prefix to strip from every key (e.g. 'module.' from nn.DataParallel). */
+  stripPrefix?: string;
+}
+
+/**
+ * Imports an official-format PyTorch checkpoint (a `.pth` state dict, `{'model_state_dict': ...}`,
+ * or a `.safetensors` file) into ResEmoteNet with strict key checking, and saves it in this
+ * library's format. Returns the loaded model and the written sidecar.
+ * @throws Error listing missing / unexpected / mis-shaped keys (PyTorch's wording).
+ */
+export async function importCheckpoint(input: string, o: ImportOptions): Promise<{ model: ResEmoteNet; sidecar: Sidecar; prefix: string }> {
+  let sd: Record<string, Tensor>;
+  const head = Buffer.alloc(8);
+  {
+    const fh = await (await import('node:fs/promises')).open(input, 'r');
+    try {
+      await fh.read(head, 0, 8, 0);
+    } finally {
+      await fh.close();
+    }
+  }
+  const isZipOrPickle = head[0] === 0x50 && head[1] === 0x4b; // zip (torch.save since 1.6)
+  const isLegacyPickle = head[0] === 0x80;
+  if (input.endsWith('.safetensors') && !isZipOrPickle && !isLegacyPickle) {
+    sd = await load_file(input);
+  } else {
+    const obj = await load_pth(input);
+    sd = extract_state_dict(obj, { key: o.key, strip_prefix: o.stripPrefix });
+    // Free tensors of the checkpoint that are not the model's (optimizer state, ...).
+    const keepSet = new Set(Object.values(sd));
+    const visit = (v: unknown, depth: number) => {
+      if (depth > 4 || v === null || typeof v !== 'object') return;
+      if ('dispose' in v && 'isDisposed' in v) {
+        if (!keepSet.has(v as Tensor)) (v as Tensor).dispose();
+        return;
+      }
+      for (const x of Object.values(v)) visit(x, depth + 1);
+    };
+    visit(obj, 0);
+  }
+  try {
+    const arch = inferArchitecture(sd);
+    const cfg = modelConfig({ width: o.width ?? arch.width, num_classes: arch.num_classes, class_names: o.classNames, image_size: o.imageSize });
+    const model = buildModel(cfg);
+    try {
+      model.load_state_dict(sd, { strict: true });
+    } catch (e) {
+      throw new Error(`${input}: ${(e as Error).message}`);
+    }
+    const outAbs = path.resolve(o.out);
+    const prefix = existsSync(outAbs) && statSync(outAbs).isDirectory() ? path.join(outAbs, 'imported') : outAbs.replace(/\.(json|safetensors)$/, '');
+    const sidecar = await saveCheckpoint({ prefix, model, config: cfg, kind: 'imported', extra: { source: path.resolve(input) } });
+    return { model, sidecar, prefix };
+  } finally {
+    for (const t of Object.values(sd)) t.dispose();
+  }
+}

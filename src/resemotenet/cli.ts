@@ -1,0 +1,413 @@
+/**
+ * The `resemotenet` command line: train, eval, predict, import, curves.
+ *
+ *   npx resemotenet train --data ../shared/data/fer2013/fer2013.csv.gz --out runs/r1
+ *   npx resemotenet eval -c runs/r1 --data ... --split PrivateTest
+ *   npx resemotenet predict -c runs/r1 face1.png face2.jpg [--json]
+ *   npx resemotenet import best_model.pth --out weights/official --class-names official
+ *   npx resemotenet curves runs/r1
+ *
+ * (`npm run resemotenet -- <command> ...` or `npx tsx src/resemotenet/cli.ts <command> ...` too.)
+ * Exit status: 0 success, 1 error, 2 bad usage or no data, 130 training interrupted by Ctrl-C
+ * (after saving a resumable checkpoint).
+ */
+import path from 'node:path';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { parseDevice, resolveDevice, type DeviceOption } from './device.js';
+import { MissingDataError, resolveDataSource } from './datasets.js';
+import { DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig, type TrainResult, type OptimizerName, type SchedulerName } from './train.js';
+import { formatEvalResult, runEvaluation, writeCurves } from './evaluate.js';
+import { formatPredictions, predictFiles } from './predict.js';
+import { importCheckpoint, parseClassNames, CLASS_NAME_PRESETS } from './checkpoint.js';
+import { num_parameters } from '../nn/module.js';
+
+/** Where output goes (tests pass collectors). */
+export interface CliIO {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  /** Show progress bars (default: when stderr is a TTY). */
+  progress?: boolean;
+  /** Install a SIGINT handler during training (default true). */
+  handleSignals?: boolean;
+}
+
+/** Thrown inside commands to exit with a status. */
+class ExitCode extends Error {
+  constructor(readonly code: number, message = '') {
+    super(message);
+  }
+}
+
+const intArg = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer.`);
+  return n;
+};
+const numArg = (name: string) => (v: string): number => {
+  const m = /^\s*([0-9.eE+-]+)\s*\/\s*([0-9.eE+-]+)\s*$/.exec(v);
+  const n = m ? Number(m[1]) / Number(m[2]) : Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number (or a fraction like 1/16).`);
+  return n;
+};
+const deviceArg = (v: string): DeviceOption => {
+  try {
+    return parseDevice(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+const classNamesArg = (v: string): string[] => {
+  try {
+    return parseClassNames(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+function fmtDuration(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = Math.floor(s % 60);
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
+}
+
+/** Maps the train command's options to TrainConfig overrides (only those given on the command line when resuming). */
+function trainOverrides(cmd: Command, resume: boolean): Partial<TrainConfig> {
+  const o = cmd.opts();
+  const given = (k: string) => !resume || cmd.getOptionValueSource(k) === 'cli' || cmd.getOptionValueSource(k) === 'env';
+  const pick = <K extends keyof TrainConfig>(key: K, opt: string, conv: (v: unknown) => TrainConfig[K] = (v) => v as TrainConfig[K]): Partial<TrainConfig> =>
+    given(opt) && o[opt] !== undefined ? ({ [key]: conv(o[opt]) } as Partial<TrainConfig>) : {};
+  return {
+    ...pick('data', 'data'),
+    ...pick('out', 'out'),
+    ...pick('epochs', 'epochs'),
+    ...pick('batchSize', 'batchSize'),
+    ...pick('evalBatchSize', 'evalBatchSize'),
+    ...pick('lr', 'lr'),
+    ...pick('momentum', 'momentum'),
+    ...pick('weightDecay', 'weightDecay'),
+    ...pick('optimizer', 'optimizer', (v) => v as OptimizerName),
+    ...pick('scheduler', 'scheduler', (v) => v as SchedulerName),
+    ...pick('stepSize', 'stepSize'),
+    ...pick('gamma', 'gamma'),
+    ...pick('tMax', 'tMax'),
+    ...pick('plateauPatience', 'plateauPatience'),
+    ...pick('plateauFactor', 'plateauFactor'),
+    ...pick('patience', 'patience'),
+    ...pick('width', 'width'),
+    ...pick('seed', 'seed'),
+    ...pick('imageSize', 'imageSize'),
+    ...pick('flipProb', 'flip'),
+    ...pick('maxSteps', 'maxSteps'),
+    ...pick('timeBudgetMin', 'timeBudget'),
+    ...pick('limitTrain', 'limitTrain'),
+    ...pick('limitVal', 'limitVal'),
+    ...pick('limitTest', 'limitTest'),
+    ...pick('trainSplit', 'trainSplit'),
+    ...pick('valSplit', 'valSplit'),
+    ...pick('testSplit', 'testSplit', (v) => (v === false || v === 'none' ? null : (v as string))),
+    ...pick('prefetch', 'prefetch'),
+  };
+}
+
+async function runTrain(cmd: Command, io: Required<CliIO>): Promise<number> {
+  const o = cmd.opts();
+  const resume: string | undefined = o.resume;
+  let pendingStop = false;
+  let trainer: Trainer | null = null;
+  let sigints = 0;
+  const onSigint = () => {
+    sigints++;
+    if (sigints > 1) {
+      io.err('\nsecond Ctrl-C: exiting without saving');
+      process.exit(130);
+    }
+    io.err('\nCtrl-C: finishing the current step and saving a resumable checkpoint (Ctrl-C again to quit at once)');
+    pendingStop = true;
+    trainer?.requestStop('interrupted');
+  };
+  if (io.handleSignals) process.on('SIGINT', onSigint);
+  const bars = io.progress
+    ? new cliProgress.MultiBar(
+        { clearOnComplete: false, hideCursor: true, format: '{label} [{bar}] {value}/{total} {info}| eta {eta_formatted}', barsize: 24, stream: process.stderr, etaBuffer: 50 },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  let bar: cliProgress.SingleBar | null = null;
+  let lastPlain = 0;
+  try {
+    if (!resume) resolveDataSource(o.data); // the missing-data help comes first, before any device setup
+    const device = await resolveDevice(o.device as DeviceOption, (s) => io.err(s));
+    const overrides = { ...trainOverrides(cmd, !!resume), ...(!resume || cmd.getOptionValueSource('device') === 'cli' ? { device } : {}) };
+    if (resume && overrides.device === undefined) overrides.device = device;
+    trainer = await Trainer.create(overrides, { resume, log: io.err });
+    if (pendingStop) trainer.requestStop('interrupted');
+    const c = trainer.config;
+    io.err(
+      `ResEmoteNet width ${c.width} (${num_parameters(trainer.model).toLocaleString('en-US')} parameters), ${c.imageSize}x${c.imageSize} input, device ${c.device}; ` +
+        `${c.optimizer} lr ${c.lr} momentum ${c.momentum} weight decay ${c.weightDecay}, batch ${c.batchSize}, scheduler ${c.scheduler}, ` +
+        `up to ${c.epochs} epochs, patience ${c.patience}${c.maxSteps ? `, max ${c.maxSteps} steps` : ''}${c.timeBudgetMin ? `, budget ${c.timeBudgetMin} min` : ''}; out ${path.resolve(c.out)}`,
+    );
+    const result: TrainResult = await trainer.fit({
+      log: io.err,
+      onEpochStart: ({ epoch, epochs, numBatches, startBatch }) => {
+        if (!io.progress) return;
+        bar = bars!.create(numBatches, startBatch, { label: `epoch ${epoch + 1}/${epochs}`, info: '' });
+      },
+      onStep: (s) => {
+        const info = `| loss ${s.epochLoss.toFixed(4)} acc ${pct(s.epochAcc)} | ${s.imagesPerSec.toFixed(1)} img/s | lr ${s.lr.toPrecision(3)} `;
+        if (bar) bar.update(s.batch + 1, { info });
+        else if (!io.progress && performance.now() - lastPlain > 30_000) {
+          lastPlain = performance.now();
+          io.err(`epoch ${s.epoch + 1}/${s.epochs} batch ${s.batch + 1}/${s.numBatches} step ${s.globalStep}: loss ${s.epochLoss.toFixed(4)} acc ${pct(s.epochAcc)} ${s.imagesPerSec.toFixed(1)} img/s`);
+        }
+      },
+      onEvalProgress: (what, done, total) => {
+        if (!io.progress) return;
+        if (bar && (bar as unknown as { label?: string }).label !== what) {
+          bar.stop();
+          bars!.remove(bar);
+          bar = null;
+        }
+        if (!bar) {
+          bar = bars!.create(total, 0, { label: what, info: '' });
+          (bar as unknown as { label?: string }).label = what;
+        }
+        bar.update(done, { info: '' });
+      },
+      onEpochEnd: (r) => {
+        if (bar) {
+          bar.stop();
+          bars?.remove(bar);
+          bar = null;
+        }
+        const line =
+          `epoch ${r.epoch}: train loss ${r.train_loss.toFixed(4)} acc ${pct(r.train_acc)} | val loss ${r.val_loss.toFixed(4)} acc ${pct(r.val_acc)}` +
+          `${r.improved ? ' (best)' : ''} | ${r.images_per_s.toFixed(1)} img/s, ${fmtDuration(r.train_seconds + r.val_seconds)} | lr ${r.lr.toPrecision(3)}`;
+        if (bars) bars.log(line + '\n');
+        else io.err(line);
+      },
+    });
+    if (bar) (bar as cliProgress.SingleBar).stop();
+    bars?.stop();
+    const summary = [
+      `stopped: ${result.stopReason} after ${result.epochs} epochs, ${result.globalStep} steps; best validation accuracy ${result.bestEpoch ? `${pct(result.bestValAcc)} (epoch ${result.bestEpoch})` : 'n/a'}`,
+      `checkpoints: ${result.bestCheckpoint ?? '(no best yet)'}, ${result.lastCheckpoint}`,
+      `logs: ${path.join(result.out, 'log.jsonl')}, ${path.join(result.out, 'log.csv')}, curves ${path.join(result.out, 'curves.svg')}`,
+    ];
+    if (result.test) summary.push(`test ${result.test.split} with the best checkpoint: accuracy ${pct(result.test.result.accuracy)}, loss ${result.test.result.loss.toFixed(4)} on ${result.test.result.count} images of ${result.test.origin}; wrote ${result.test.files.join(', ')}`);
+    if (result.stopReason === 'interrupted' || result.stopReason === 'max_steps' || result.stopReason === 'time_budget') {
+      summary.push(`resume with: resemotenet train --resume ${result.out}${result.stopReason === 'max_steps' ? ' --max-steps <more>' : ''}`);
+    }
+    if (o.json) io.out(JSON.stringify({ ...result, test: result.test ? { split: result.test.split, accuracy: result.test.result.accuracy, loss: result.test.result.loss, files: result.test.files } : undefined }, null, 2));
+    else io.out(summary.join('\n'));
+    return result.stopReason === 'interrupted' ? 130 : 0;
+  } finally {
+    bars?.stop();
+    if (io.handleSignals) process.off('SIGINT', onSigint);
+  }
+}
+
+/** Builds the commander program (exposed for tests and docs). */
+export function buildProgram(io: Required<CliIO>, done: (code: number) => void): Command {
+  const program = new Command('resemotenet')
+    .description('ResEmoteNet facial-emotion recognition on FER2013: train, evaluate, predict, import official checkpoints')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) })
+    .exitOverride();
+  const d = DEFAULT_TRAIN_CONFIG;
+
+  program
+    .command('train')
+    .description('train ResEmoteNet (the official recipe by default) with progress, logs, best/last checkpoints, resume and Ctrl-C safety')
+    .option('--data <path>', 'fer2013.csv / .csv.gz (or a folder holding it), or an ImageFolder root [env RESEMOTENET_DATA]')
+    .option('--out <dir>', 'output folder', d.out)
+    .option('--epochs <n>', 'maximum epochs', intArg('--epochs'), d.epochs)
+    .option('--batch-size <n>', 'training batch size', intArg('--batch-size'), d.batchSize)
+    .option('--eval-batch-size <n>', 'validation/test batch size', intArg('--eval-batch-size'), d.evalBatchSize)
+    .option('--lr <x>', 'learning rate', numArg('--lr'), d.lr)
+    .option('--momentum <x>', 'SGD momentum', numArg('--momentum'), d.momentum)
+    .option('--weight-decay <x>', 'weight decay', numArg('--weight-decay'), d.weightDecay)
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adam', 'adamw']).default(d.optimizer))
+    .addOption(new Option('--scheduler <name>', 'learning-rate schedule, stepped per epoch').choices(['none', 'step', 'cosine', 'plateau']).default(d.scheduler))
+    .option('--step-size <n>', 'step scheduler: epochs between decays', intArg('--step-size'), d.stepSize)
+    .option('--gamma <x>', 'step scheduler: decay factor', numArg('--gamma'), d.gamma)
+    .option('--t-max <n>', 'cosine scheduler: period in epochs (default: --epochs)', intArg('--t-max'))
+    .option('--plateau-patience <n>', 'plateau scheduler: epochs without a better validation accuracy before decaying', intArg('--plateau-patience'), d.plateauPatience)
+    .option('--plateau-factor <x>', 'plateau scheduler: decay factor', numArg('--plateau-factor'), d.plateauFactor)
+    .option('--patience <n>', 'early stopping: epochs without a better validation accuracy (0: off)', intArg('--patience'), d.patience)
+    .option('--width <x>', 'channel-width multiplier, e.g. 1/16 for a small variant', numArg('--width'), d.width)
+    .option('--seed <n>', 'random seed (weights, dropout, shuffling, flips)', intArg('--seed'), d.seed)
+    .option('--image-size <n>', 'input side in pixels', intArg('--image-size'), d.imageSize)
+    .option('--flip <p>', 'horizontal-flip probability', numArg('--flip'), d.flipProb)
+    .addOption(new Option('--device <name>', 'cpu, webgpu, or auto (webgpu when it can train, else cpu)').argParser(deviceArg).default('auto'))
+    .option('--max-steps <n>', 'stop after this many optimizer steps in all', intArg('--max-steps'))
+    .option('--time-budget <minutes>', 'stop after this many minutes', numArg('--time-budget'))
+    .option('--limit-train <n>', 'use only n training images (quick runs)', intArg('--limit-train'))
+    .option('--limit-val <n>', 'use only n validation images', intArg('--limit-val'))
+    .option('--limit-test <n>', 'use only n test images', intArg('--limit-test'))
+    .option('--train-split <name>', 'training split', d.trainSplit)
+    .option('--val-split <name>', 'validation split (early stopping, best checkpoint)', d.valSplit)
+    .option('--test-split <name>', "split scored with the best checkpoint at the end ('none': skip)", d.testSplit!)
+    .option('--prefetch <n>', 'batches prepared ahead', intArg('--prefetch'), d.prefetch)
+    .option('--resume <dir>', "continue a stopped run from its folder's last checkpoint")
+    .option('--no-progress', 'no progress bars')
+    .option('--json', 'print the result as JSON')
+    .action(async (_opts, cmd: Command) => done(await runTrain(cmd, { ...io, progress: io.progress && cmd.opts().progress !== false })));
+
+  program
+    .command('eval')
+    .description('accuracy, per-class precision/recall/F1 and the confusion matrix of a checkpoint on a split (table + SVG + JSON)')
+    .option('-c, --checkpoint <path>', 'checkpoint: a .json sidecar, a .safetensors or a run folder', DEFAULT_TRAIN_CONFIG.out)
+    .option('--data <path>', 'data (as for train) [env RESEMOTENET_DATA]')
+    .option('--split <name>', 'PrivateTest, PublicTest, Training, or an ImageFolder split folder', 'PrivateTest')
+    .addOption(new Option('--device <name>', 'cpu, webgpu or auto').argParser(deviceArg).default('auto'))
+    .option('--batch-size <n>', 'batch size', intArg('--batch-size'), 64)
+    .option('--limit <n>', 'use only n images', intArg('--limit'))
+    .option('--seed <n>', 'seed of the --limit sample (ImageFolder)', intArg('--seed'), 0)
+    .option('--out <dir>', "where to write eval_<split>.json, confusion_<split>.svg, curves.svg (default: the checkpoint's folder)")
+    .option('--class-names <names>', `override the checkpoint's class names (comma list or ${Object.keys(CLASS_NAME_PRESETS).join('/')})`, classNamesArg)
+    .option('--json', 'print the metrics as JSON')
+    .action(async (o) => {
+      const device = await resolveDevice(o.device, (s) => io.err(s));
+      let bar: cliProgress.SingleBar | null = null;
+      const { result, files, text, split } = await runEvaluation({
+        checkpoint: o.checkpoint,
+        data: o.data,
+        split: o.split,
+        device,
+        batchSize: o.batchSize,
+        limit: o.limit,
+        seed: o.seed,
+        out: o.out,
+        classNames: o.classNames,
+        log: io.err,
+        onProgress: (dn, total) => {
+          if (!io.progress) return;
+          bar ??= new cliProgress.SingleBar({ format: 'eval [{bar}] {value}/{total} {eta_formatted}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+          if (dn <= o.batchSize) bar.start(total, 0);
+          bar.update(dn);
+        },
+      });
+      (bar as cliProgress.SingleBar | null)?.stop();
+      if (o.json) {
+        io.out(JSON.stringify({ split: split.name, origin: split.origin, count: result.count, accuracy: result.accuracy, loss: result.loss, per_class: result.report.perClass, macro: result.report.macro, weighted: result.report.weighted, confusion: result.report.confusion, class_names: result.report.classNames, files }, null, 2));
+      } else {
+        io.out(text);
+        io.out(`\nwrote ${files.join(', ')}`);
+      }
+      done(0);
+    });
+
+  program
+    .command('predict')
+    .description('per-emotion probabilities (softmax) for face images (PNG/JPEG; each image is taken as the face crop)')
+    .argument('<images...>', 'image files')
+    .option('-c, --checkpoint <path>', 'checkpoint: a .json sidecar, a .safetensors or a run folder', DEFAULT_TRAIN_CONFIG.out)
+    .addOption(new Option('--device <name>', 'cpu, webgpu or auto').argParser(deviceArg).default('auto'))
+    .option('--class-names <names>', "override the checkpoint's class names", classNamesArg)
+    .option('--json', 'print JSON instead of a table')
+    .action(async (images: string[], o) => {
+      const device = await resolveDevice(o.device, (s) => io.err(s));
+      const r = await predictFiles(o.checkpoint, images, { device, classNames: o.classNames });
+      if (o.json) io.out(JSON.stringify({ checkpoint: r.checkpoint, class_names: r.classNames, predictions: r.predictions }, null, 2));
+      else io.out(formatPredictions(r.predictions, r.classNames));
+      done(0);
+    });
+
+  program
+    .command('import')
+    .description('load an official-format PyTorch checkpoint (.pth state dict, {"model_state_dict": ...}, or .safetensors) with strict key checking and save it in our format')
+    .argument('<checkpoint>', 'the .pth / .pt / .safetensors file')
+    .requiredOption('--out <path>', 'output prefix (writes <path>.safetensors + <path>.json) or an existing folder (<folder>/imported.*)')
+    .option('--class-names <names>', `class names in logit order: a comma list, or a preset: ${Object.entries(CLASS_NAME_PRESETS).map(([k, v]) => `${k} (${v.join(',')})`).join('; ')} (default fer2013 for 7 classes)`, classNamesArg)
+    .option('--width <x>', 'width multiplier (default: inferred from the shapes)', numArg('--width'))
+    .option('--image-size <n>', 'input side the model was trained at', intArg('--image-size'), 64)
+    .option('--key <key>', 'key of the state dict inside a training checkpoint (default: model_state_dict, state_dict, model)')
+    .option('--strip-prefix <prefix>', "prefix to remove from every key (e.g. 'module.')")
+    .action(async (input: string, o) => {
+      if (!o.classNames) io.err('note: no --class-names given; assuming FER2013 order (angry, disgust, fear, happy, sad, surprise, neutral). The official eval scripts use --class-names official.');
+      const r = await importCheckpoint(input, { out: o.out, classNames: o.classNames, width: o.width, imageSize: o.imageSize, key: o.key, stripPrefix: o.stripPrefix });
+      const cfg = r.sidecar.config;
+      io.out(`imported ${input}: ResEmoteNet width ${cfg.width}, ${cfg.num_classes} classes (${cfg.class_names.join(', ')}), ${num_parameters(r.model).toLocaleString('en-US')} parameters`);
+      io.out(`wrote ${r.prefix}.safetensors and ${r.prefix}.json`);
+      done(0);
+    });
+
+  program
+    .command('curves')
+    .description('training curves (loss and accuracy per epoch) as SVG from a run folder or its log.jsonl')
+    .argument('<run>', 'run folder or log.jsonl')
+    .option('-o, --output <file>', 'SVG to write (default: <run>/curves.svg)')
+    .action(async (run: string, o) => {
+      io.out(`wrote ${await writeCurves(run, o.output)}`);
+      done(0);
+    });
+
+  return program;
+}
+
+/**
+ * Runs the command line with `argv` (without node and the script). Returns the exit status
+ * instead of exiting (except a second Ctrl-C during training, which exits 130 at once).
+ */
+export async function main(argv: string[], ioIn: Partial<CliIO> = {}): Promise<number> {
+  const io: Required<CliIO> = {
+    out: ioIn.out ?? ((s) => process.stdout.write(s + '\n')),
+    err: ioIn.err ?? ((s) => process.stderr.write(s + '\n')),
+    progress: ioIn.progress ?? !!process.stderr.isTTY,
+    handleSignals: ioIn.handleSignals ?? true,
+  };
+  let code = 0;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version') return 0;
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof MissingDataError) {
+      io.err(e.message);
+      return 2;
+    }
+    if (e instanceof ExitCode) {
+      if (e.message) io.err(e.message);
+      return e.code;
+    }
+    if (e instanceof RangeError || e instanceof InvalidArgumentError) {
+      io.err(`error: ${e.message}`);
+      return 2;
+    }
+    io.err(`error: ${(e as Error).message ?? String(e)}`);
+    if (process.env.RESEMOTENET_DEBUG) io.err((e as Error).stack ?? '');
+    return 1;
+  }
+}
+
+function isMain(): boolean {
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(arg)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

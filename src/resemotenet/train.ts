@@ -1,0 +1,723 @@
+/**
+ * Training ResEmoteNet with the official recipe (github.com/ArnabKumarRoy02/ResEmoteNet,
+ * train_files/ResEmoteNet_train.py): cross-entropy, SGD lr 0.001, momentum 0.9, weight decay
+ * 1e-4, batch 16, up to 80 epochs, Resize 64 + Grayscale(3) + RandomHorizontalFlip + ImageNet
+ * Normalize, the best model kept by validation accuracy and early stopping after `patience` (15)
+ * epochs without a better one. FER2013's PublicTest is the validation split and PrivateTest the
+ * test split, evaluated once with the best checkpoint at the end.
+ *
+ * Differences from the official script, all deliberate:
+ *  - early stopping: stops once `patience` consecutive epochs have not beaten the best
+ *    validation accuracy (the script's `patience_counter > patience` runs one epoch more);
+ *  - the test split is scored once at the end with the best weights, not every epoch;
+ *  - losses are per-sample means (the script averages batch means, which weighs a short last
+ *    batch more);
+ *  - a training set whose size leaves a last batch of 1 drops it (PyTorch's BatchNorm would
+ *    raise "Expected more than 1 value per channel").
+ *
+ * Everything random is seeded: weights and dropout from the default generator (manual_seed(seed)),
+ * the shuffle order and flips from the DataLoader's own Philox stream. Resuming restores the
+ * model, optimizer (momentum buffers), scheduler, generator state, loader position (epoch,
+ * batch), the running sums of a half-done epoch and the early-stopping counters, so an
+ * interrupted run continues with the same numbers as an uninterrupted one.
+ */
+import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Device } from '../tensor/device.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { tidy } from '../tensor/memory.js';
+import { default_generator, manual_seed } from '../tensor/random.js';
+import { load_file } from '../nn/serialization/index.js';
+import { initWebGPU } from '../kernels/webgpu/index.js';
+import { CrossEntropyLoss } from '../nn/layers/loss.js';
+import type { Optimizer, ParamGroup } from '../nn/optim/optimizer.js';
+import { SGD } from '../nn/optim/sgd.js';
+import { Adam, AdamW } from '../nn/optim/adam.js';
+import { StepLR, CosineAnnealingLR, ReduceLROnPlateau, type LRScheduler } from '../nn/optim/lr_scheduler.js';
+import type { Module } from '../nn/module.js';
+import { ResEmoteNet } from './model.js';
+import { DataLoader, type LoaderState } from './data/loader.js';
+import { resEmoteNetTransform } from './data/transforms.js';
+import { EMOTIONS } from './data/labels.js';
+import { argmaxRow } from './metrics.js';
+import { buildModel, checkPair, checkpointFiles, modelConfig, readSidecar, resolveCheckpointPath, saveCheckpoint, toJson, unpackOptimizer, writeTextAtomic, type ModelConfig, type Sidecar } from './checkpoint.js';
+import { describeSource, loadSplit, resolveDataSource, type SplitData } from './datasets.js';
+import { EvalAborted, evalTransform, evaluateModel, writeEvalOutputs, type EvalResult } from './evaluate.js';
+import { trainingCurvesSvg } from './plot.js';
+
+export type OptimizerName = 'sgd' | 'adam' | 'adamw';
+export type SchedulerName = 'none' | 'step' | 'cosine' | 'plateau';
+
+/** Every training setting. Defaults: {@link DEFAULT_TRAIN_CONFIG} (the official recipe). */
+export interface TrainConfig {
+  /** FER2013 CSV (.csv / .csv.gz, or a folder holding one) or an ImageFolder root; null: RESEMOTENET_DATA. */
+  data: string | null;
+  /** Output folder: checkpoints, logs, pictures. */
+  out: string;
+  epochs: number;
+  batchSize: number;
+  /** Batch size for validation and test (eval mode; does not change the results). */
+  evalBatchSize: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  optimizer: OptimizerName;
+  /** Adam/AdamW betas. */
+  betas: [number, number];
+  scheduler: SchedulerName;
+  /** StepLR: epochs per decay. */
+  stepSize: number;
+  /** StepLR decay factor. */
+  gamma: number;
+  /** CosineAnnealingLR period (default: epochs). */
+  tMax: number | null;
+  /** ReduceLROnPlateau (mode max on validation accuracy): patience and factor. */
+  plateauPatience: number;
+  plateauFactor: number;
+  /** Early stopping: epochs without a better validation accuracy (0 disables). */
+  patience: number;
+  /** Channel-width multiplier (1 = the paper's 80M-parameter model). */
+  width: number;
+  seed: number;
+  /** Input side in pixels (64 as the paper; smaller is faster for tests). */
+  imageSize: number;
+  /** Horizontal-flip probability of the training transform (0.5). */
+  flipProb: number;
+  device: Device;
+  /** Stop after this many optimizer steps in all (counting resumed ones), or null. */
+  maxSteps: number | null;
+  /** Stop after this many minutes of this invocation, or null. */
+  timeBudgetMin: number | null;
+  limitTrain: number | null;
+  limitVal: number | null;
+  limitTest: number | null;
+  trainSplit: string;
+  valSplit: string;
+  /** Split scored with the best checkpoint at the end (null: none). */
+  testSplit: string | null;
+  /** Batches prepared ahead on the CPU. */
+  prefetch: number;
+}
+
+/** The official recipe (see the module comment); data and device must still be chosen. */
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  data: null,
+  out: 'runs/resemotenet',
+  epochs: 80,
+  batchSize: 16,
+  evalBatchSize: 64,
+  lr: 0.001,
+  momentum: 0.9,
+  weightDecay: 1e-4,
+  optimizer: 'sgd',
+  betas: [0.9, 0.999],
+  scheduler: 'none',
+  stepSize: 20,
+  gamma: 0.1,
+  tMax: null,
+  plateauPatience: 5,
+  plateauFactor: 0.1,
+  patience: 15,
+  width: 1,
+  seed: 0,
+  imageSize: 64,
+  flipProb: 0.5,
+  device: 'cpu',
+  maxSteps: null,
+  timeBudgetMin: null,
+  limitTrain: null,
+  limitVal: null,
+  limitTest: null,
+  trainSplit: 'Training',
+  valSplit: 'PublicTest',
+  testSplit: 'PrivateTest',
+  prefetch: 1,
+};
+
+/** Settings that a resumed run may change; the others come from the checkpoint. */
+export const RESUME_OVERRIDABLE: readonly (keyof TrainConfig)[] = ['out', 'epochs', 'patience', 'maxSteps', 'timeBudgetMin', 'device', 'evalBatchSize', 'prefetch', 'testSplit', 'limitTest', 'data'];
+
+/** One row of the per-epoch log. */
+export interface EpochRecord {
+  /** 1-based epoch number. */
+  epoch: number;
+  train_loss: number;
+  train_acc: number;
+  val_loss: number;
+  val_acc: number;
+  /** Learning rate used during the epoch. */
+  lr: number;
+  /** Optimizer steps so far (all epochs). */
+  steps: number;
+  /** Training images in the epoch. */
+  images: number;
+  /** Wall seconds of the epoch's training steps, batch loading included (not validation). */
+  train_seconds: number;
+  val_seconds: number;
+  images_per_s: number;
+  best_val_acc: number;
+  best_epoch: number;
+  improved: boolean;
+}
+
+export type StopReason = 'completed' | 'early_stopping' | 'max_steps' | 'time_budget' | 'interrupted';
+
+/** Per-step progress. */
+export interface StepInfo {
+  /** 0-based epoch. */
+  epoch: number;
+  epochs: number;
+  /** 0-based index of the batch just done, and the batches per epoch. */
+  batch: number;
+  numBatches: number;
+  globalStep: number;
+  loss: number;
+  /** Running means over the epoch so far. */
+  epochLoss: number;
+  epochAcc: number;
+  imagesPerSec: number;
+  lr: number;
+}
+
+/** Callbacks; all optional. */
+export interface TrainHooks {
+  log?: (line: string) => void;
+  onEpochStart?: (info: { epoch: number; epochs: number; numBatches: number; startBatch: number }) => void;
+  onStep?: (s: StepInfo) => void;
+  onEpochEnd?: (r: EpochRecord) => void;
+  onEvalProgress?: (what: string, done: number, total: number) => void;
+}
+
+/** What {@link Trainer.fit} returns. */
+export interface TrainResult {
+  stopReason: StopReason;
+  /** Completed epochs. */
+  epochs: number;
+  globalStep: number;
+  bestValAcc: number;
+  /** 1-based epoch of the best checkpoint (0: none yet). */
+  bestEpoch: number;
+  history: EpochRecord[];
+  out: string;
+  /** Sidecar paths. */
+  lastCheckpoint: string;
+  bestCheckpoint: string | null;
+  test?: { split: string; origin: string; result: EvalResult; files: string[] };
+}
+
+/** Running sums of the current epoch (saved, so a resumed half epoch logs the same means). */
+interface EpochProgress {
+  lossSum: number;
+  correct: number;
+  seen: number;
+  steps: number;
+  trainMs: number;
+  lr: number;
+}
+
+const freshProgress = (lr: number): EpochProgress => ({ lossSum: 0, correct: 0, seen: 0, steps: 0, trainMs: 0, lr });
+
+/** The training state saved in the `last` sidecar. */
+interface TrainState {
+  /** 0-based current epoch (== completed epochs unless epochEndPending). */
+  epoch: number;
+  globalStep: number;
+  bestValAcc: number;
+  bestEpoch: number;
+  epochsSinceBest: number;
+  /** The batches of `epoch` are all done; validation / bookkeeping not yet. */
+  epochEndPending: boolean;
+  progress: EpochProgress;
+  history: EpochRecord[];
+}
+
+/** The DataLoader's seed for run seed s: a separate Philox key from the weights/dropout generator's. */
+export function loaderSeedFor(seed: number): number {
+  return seed < 2 ** 52 ? seed + 2 ** 40 : seed - 2 ** 40;
+}
+
+/** Builds the optimizer of a config over `params`. */
+export function makeOptimizer(cfg: Pick<TrainConfig, 'optimizer' | 'lr' | 'momentum' | 'weightDecay' | 'betas'>, params: Tensor[]): Optimizer<ParamGroup> {
+  switch (cfg.optimizer) {
+    case 'sgd':
+      return new SGD(params, { lr: cfg.lr, momentum: cfg.momentum, weight_decay: cfg.weightDecay }) as unknown as Optimizer<ParamGroup>;
+    case 'adam':
+      return new Adam(params, { lr: cfg.lr, betas: cfg.betas, weight_decay: cfg.weightDecay }) as unknown as Optimizer<ParamGroup>;
+    case 'adamw':
+      return new AdamW(params, { lr: cfg.lr, betas: cfg.betas, weight_decay: cfg.weightDecay }) as unknown as Optimizer<ParamGroup>;
+    default:
+      throw new RangeError(`optimizer must be sgd, adam or adamw, got '${String(cfg.optimizer)}'`);
+  }
+}
+
+type AnyScheduler = LRScheduler | ReduceLROnPlateau;
+
+/** Builds the LR scheduler of a config (null for 'none'); stepped once per epoch. */
+export function makeScheduler(cfg: Pick<TrainConfig, 'scheduler' | 'stepSize' | 'gamma' | 'tMax' | 'epochs' | 'plateauPatience' | 'plateauFactor'>, opt: Optimizer<ParamGroup>): AnyScheduler | null {
+  switch (cfg.scheduler) {
+    case 'none':
+      return null;
+    case 'step':
+      return new StepLR(opt, cfg.stepSize, { gamma: cfg.gamma });
+    case 'cosine':
+      return new CosineAnnealingLR(opt, cfg.tMax ?? cfg.epochs);
+    case 'plateau':
+      return new ReduceLROnPlateau(opt, { mode: 'max', patience: cfg.plateauPatience, factor: cfg.plateauFactor });
+    default:
+      throw new RangeError(`scheduler must be none, step, cosine or plateau, got '${String(cfg.scheduler)}'`);
+  }
+}
+
+/**
+ * One training step inside tidy(): zero_grad, forward, cross-entropy, backward, optimizer step.
+ * Returns the (detached) batch-mean loss and logits; everything else the step allocated is freed.
+ */
+export function trainStep(model: Module<[Tensor], Tensor>, optimizer: Optimizer<ParamGroup>, lossFn: CrossEntropyLoss, makeBatch: () => { images: Tensor; labels: Tensor }): { loss: Tensor; logits: Tensor } {
+  return tidy(() => {
+    const { images, labels } = makeBatch();
+    optimizer.zero_grad();
+    const logits = model.call(images);
+    const loss = lossFn.call(logits, labels);
+    loss.backward();
+    optimizer.step();
+    return { loss: loss.detach(), logits: logits.detach() };
+  });
+}
+
+/** Checks a merged config. @throws RangeError naming the bad setting. */
+export function validateConfig(c: TrainConfig): void {
+  const posInt = (k: keyof TrainConfig) => {
+    const v = c[k] as number;
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${k} must be a positive integer, got ${String(v)}`);
+  };
+  posInt('epochs');
+  posInt('batchSize');
+  posInt('evalBatchSize');
+  posInt('imageSize');
+  posInt('stepSize');
+  if (c.imageSize < 8) throw new RangeError(`imageSize must be at least 8 (three 2x2 poolings), got ${c.imageSize}`);
+  for (const k of ['lr', 'momentum', 'weightDecay', 'gamma', 'plateauFactor', 'flipProb'] as const) {
+    if (!(typeof c[k] === 'number' && c[k] >= 0 && Number.isFinite(c[k]))) throw new RangeError(`${k} must be a finite number >= 0, got ${String(c[k])}`);
+  }
+  if (!(c.width > 0)) throw new RangeError(`width must be positive, got ${c.width}`);
+  if (!Number.isSafeInteger(c.seed) || c.seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${c.seed}`);
+  if (!Number.isInteger(c.patience) || c.patience < 0) throw new RangeError(`patience must be an integer >= 0, got ${c.patience}`);
+  for (const k of ['maxSteps', 'limitTrain', 'limitVal', 'limitTest'] as const) {
+    const v = c[k];
+    if (v !== null && (!Number.isInteger(v) || v < 1)) throw new RangeError(`${k} must be a positive integer, got ${v}`);
+  }
+  if (c.timeBudgetMin !== null && !(c.timeBudgetMin > 0)) throw new RangeError(`timeBudgetMin must be positive, got ${c.timeBudgetMin}`);
+  if (!['sgd', 'adam', 'adamw'].includes(c.optimizer)) throw new RangeError(`optimizer must be sgd, adam or adamw, got '${c.optimizer}'`);
+  if (!['none', 'step', 'cosine', 'plateau'].includes(c.scheduler)) throw new RangeError(`scheduler must be none, step, cosine or plateau, got '${c.scheduler}'`);
+  if (c.device !== 'cpu' && c.device !== 'webgpu') throw new RangeError(`device must be cpu or webgpu, got '${String(c.device)}'`);
+}
+
+/** The `last` sidecar of a run folder (or a given sidecar path). @throws Error when there is none. */
+export function resumeSidecarPath(p: string): string {
+  const abs = path.resolve(p);
+  if (existsSync(path.join(abs, 'last.json'))) return path.join(abs, 'last.json');
+  const f = resolveCheckpointPath(p);
+  return f;
+}
+
+/**
+ * A training run: build with {@link Trainer.create}, run with {@link Trainer.fit}. `requestStop()`
+ * (the CLI calls it on SIGINT) makes fit() finish the current step, save a resumable checkpoint
+ * and return with stopReason 'interrupted'.
+ */
+export class Trainer {
+  readonly config: TrainConfig;
+  readonly modelConfig: ModelConfig;
+  readonly model: ResEmoteNet;
+  readonly optimizer: Optimizer<ParamGroup>;
+  readonly scheduler: AnyScheduler | null;
+  readonly loader: DataLoader;
+  readonly lossFn = new CrossEntropyLoss();
+  readonly train: SplitData;
+  readonly val: SplitData;
+  private state: TrainState;
+  private stopRequest: StopReason | null = null;
+  private startMs = 0;
+  /** Whether the state changed since the last save of `last`. */
+  private dirty = true;
+  /** Stop as soon as the current step is done (see the class comment). */
+  requestStop(reason: StopReason = 'interrupted'): void {
+    this.stopRequest ??= reason;
+  }
+  get stopRequested(): StopReason | null {
+    return this.stopRequest;
+  }
+
+  private constructor(a: { config: TrainConfig; modelConfig: ModelConfig; model: ResEmoteNet; optimizer: Optimizer<ParamGroup>; scheduler: AnyScheduler | null; loader: DataLoader; train: SplitData; val: SplitData; state: TrainState }) {
+    this.config = a.config;
+    this.modelConfig = a.modelConfig;
+    this.model = a.model;
+    this.optimizer = a.optimizer;
+    this.scheduler = a.scheduler;
+    this.loader = a.loader;
+    this.train = a.train;
+    this.val = a.val;
+    this.state = a.state;
+  }
+
+  /** Current optimizer step count, epoch etc. (a copy). */
+  get progress(): Readonly<TrainState> {
+    return structuredClone(this.state);
+  }
+
+  /**
+   * Loads the data and builds model, optimizer, scheduler and loader, or restores them from a
+   * run folder's `last` checkpoint (`resume`); with resume, `overrides` may change only
+   * {@link RESUME_OVERRIDABLE} settings (others are ignored with a warning).
+   * @throws MissingDataError without data; RangeError for a bad setting.
+   */
+  static async create(overrides: Partial<TrainConfig>, opts: { resume?: string; log?: (s: string) => void } = {}): Promise<Trainer> {
+    const log = opts.log ?? (() => {});
+    let config: TrainConfig;
+    let saved: Sidecar | null = null;
+    let savedFile = '';
+    if (opts.resume) {
+      savedFile = resumeSidecarPath(opts.resume);
+      saved = await readSidecar(savedFile);
+      const tc = saved.train_config as TrainConfig | undefined;
+      if (!tc || !saved.train_state || !saved.optimizer_file) throw new Error(`${savedFile}: not a resumable training checkpoint (use the run's last.json)`);
+      config = { ...DEFAULT_TRAIN_CONFIG, ...tc };
+      for (const [k, v] of Object.entries(overrides) as [keyof TrainConfig, unknown][]) {
+        if (v === undefined) continue;
+        if ((RESUME_OVERRIDABLE as readonly string[]).includes(k)) (config as unknown as Record<string, unknown>)[k] = v;
+        else if (JSON.stringify(v) !== JSON.stringify(config[k])) log(`warning: --resume keeps the checkpoint's ${k} = ${JSON.stringify(config[k])} (ignoring ${JSON.stringify(v)})`);
+      }
+      if (overrides.out === undefined) config.out = path.dirname(savedFile);
+    } else {
+      config = { ...DEFAULT_TRAIN_CONFIG };
+      for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
+    }
+    validateConfig(config);
+    const src = resolveDataSource(config.data);
+    config.data = src.kind === 'csv' ? src.file : src.root;
+    log(`data: ${describeSource(src)}`);
+    const train = await loadSplit(src, config.trainSplit, { limit: config.limitTrain ?? undefined, seed: config.seed });
+    const val = await loadSplit(src, config.valSplit, { limit: config.limitVal ?? undefined, seed: config.seed });
+    log(`train: ${train.dataset.length} images (${train.origin}); validation: ${val.dataset.length} images (${val.origin})`);
+
+    const mcfg = saved ? saved.config : modelConfig({ width: config.width, image_size: config.imageSize, class_names: [...EMOTIONS] });
+    manual_seed(config.seed);
+    const model = buildModel(mcfg);
+    if (config.device === 'webgpu') await initWebGPU();
+    if (saved) {
+      const dir = path.dirname(savedFile);
+      await checkPair(savedFile, path.join(dir, saved.model_file), saved.checkpoint_id);
+      await checkPair(savedFile, path.join(dir, saved.optimizer_file!), saved.checkpoint_id);
+      const sd = await load_file(path.join(dir, saved.model_file));
+      try {
+        model.load_state_dict(sd);
+      } finally {
+        for (const t of Object.values(sd)) t.dispose();
+      }
+    }
+    if (config.device !== 'cpu') model.to(config.device);
+    model.train();
+    const optimizer = makeOptimizer(config, model.parameters());
+    const scheduler = makeScheduler(config, optimizer);
+
+    const n = train.dataset.length;
+    const dropLast = n % config.batchSize === 1 && n > 1;
+    if (dropLast) log(`note: ${n} training images leave a last batch of 1, which BatchNorm cannot train on; it is dropped each epoch`);
+    const transform = resEmoteNetTransform(true, { size: [mcfg.image_size, mcfg.image_size], mean: mcfg.mean, std: mcfg.std, flipProb: config.flipProb });
+    const loader = new DataLoader(train.dataset, { batchSize: config.batchSize, transform, shuffle: true, seed: loaderSeedFor(config.seed), dropLast, prefetch: config.prefetch });
+    if (loader.numBatches === 0) throw new RangeError(`no training batches: ${n} images with batch size ${config.batchSize}`);
+
+    let state: TrainState = {
+      epoch: 0,
+      globalStep: 0,
+      bestValAcc: -1,
+      bestEpoch: 0,
+      epochsSinceBest: 0,
+      epochEndPending: false,
+      progress: freshProgress(optimizer.param_groups[0]!.lr),
+      history: [],
+    };
+    if (saved) {
+      const dir = path.dirname(savedFile);
+      const ot = await load_file(path.join(dir, saved.optimizer_file!), { device: config.device });
+      try {
+        unpackOptimizer(optimizer, saved.optimizer_state as Parameters<typeof unpackOptimizer>[1], ot);
+      } finally {
+        for (const t of Object.values(ot)) t.dispose();
+      }
+      if (scheduler && saved.scheduler_state) scheduler.load_state_dict(saved.scheduler_state as Record<string, unknown>);
+      loader.loadState(saved.loader_state as LoaderState);
+      default_generator.set_state(saved.rng_state as { seed: number; offset: number });
+      state = structuredClone(saved.train_state as TrainState);
+      log(`resumed ${savedFile}: epoch ${state.epoch + 1}, batch ${loader.batchIndex}/${loader.numBatches}, step ${state.globalStep}`);
+    }
+    return new Trainer({ config, modelConfig: mcfg, model, optimizer, scheduler, loader, train, val, state });
+  }
+
+  private files(kind: 'best' | 'last') {
+    return checkpointFiles(path.join(this.config.out, kind));
+  }
+
+  private async saveLast(): Promise<string> {
+    const sc = await saveCheckpoint({
+      prefix: path.join(this.config.out, 'last'),
+      model: this.model,
+      config: this.modelConfig,
+      kind: 'last',
+      optimizer: this.optimizer,
+      extra: {
+        epoch: this.state.epoch,
+        global_step: this.state.globalStep,
+        metrics: this.state.history[this.state.history.length - 1] ?? null,
+        train_config: this.config,
+        train_state: this.state,
+        scheduler_state: this.scheduler?.state_dict() ?? null,
+        loader_state: this.loader.state(),
+        rng_state: default_generator.get_state(),
+      },
+    });
+    void sc;
+    this.dirty = false;
+    return this.files('last').json;
+  }
+
+  private async saveBest(rec: EpochRecord): Promise<void> {
+    await saveCheckpoint({
+      prefix: path.join(this.config.out, 'best'),
+      model: this.model,
+      config: this.modelConfig,
+      kind: 'best',
+      extra: { epoch: rec.epoch, global_step: this.state.globalStep, metrics: rec, train_config: this.config, history: this.state.history },
+    });
+  }
+
+  private async writeLogs(): Promise<void> {
+    const h = this.state.history;
+    const out = this.config.out;
+    await writeTextAtomic(path.join(out, 'log.jsonl'), h.map((r) => toJson(r, 0)).join('\n') + (h.length ? '\n' : ''));
+    const cols: (keyof EpochRecord)[] = ['epoch', 'train_loss', 'train_acc', 'val_loss', 'val_acc', 'lr', 'steps', 'images', 'train_seconds', 'val_seconds', 'images_per_s', 'best_val_acc', 'best_epoch', 'improved'];
+    const csv = [cols.join(','), ...h.map((r) => cols.map((c) => String(r[c])).join(','))].join('\n') + '\n';
+    await writeTextAtomic(path.join(out, 'log.csv'), csv);
+    await writeTextAtomic(path.join(out, 'curves.svg'), trainingCurvesSvg(h, { title: `ResEmoteNet training (${h.length} epochs)` }));
+  }
+
+  private budgetStop(): StopReason | null {
+    if (this.stopRequest) return this.stopRequest;
+    const c = this.config;
+    if (c.maxSteps !== null && this.state.globalStep >= c.maxSteps) return 'max_steps';
+    if (c.timeBudgetMin !== null && performance.now() - this.startMs >= c.timeBudgetMin * 60_000) return 'time_budget';
+    return null;
+  }
+
+  private currentLr(): number {
+    return this.optimizer.param_groups[0]!.lr;
+  }
+
+  /** Runs the batches left in the current epoch; returns a stop reason when stopped before its end. */
+  private async runEpochBatches(hooks: TrainHooks): Promise<StopReason | null> {
+    const s = this.state;
+    const c = this.config;
+    const nb = this.loader.numBatches;
+    if (this.loader.epoch !== s.epoch) throw new Error(`internal: loader at epoch ${this.loader.epoch} but training at ${s.epoch}`);
+    hooks.onEpochStart?.({ epoch: s.epoch, epochs: c.epochs, numBatches: nb, startBatch: this.loader.batchIndex });
+    if (s.progress.steps === 0) s.progress.lr = this.currentLr();
+    const k = this.modelConfig.num_classes;
+    // Wall time per step, batch loading included (it overlaps the previous step when prefetching).
+    let tPrev = performance.now();
+    for await (const b of this.loader) {
+      const { loss, logits } = trainStep(this.model, this.optimizer, this.lossFn, () => b.toTensors(c.device));
+      let lv: number;
+      let lg: Float32Array;
+      try {
+        lv = await loss.item();
+        lg = (await logits.data()) as Float32Array;
+      } finally {
+        loss.dispose();
+        logits.dispose();
+      }
+      if (!Number.isFinite(lv)) throw new Error(`training diverged: loss ${lv} at epoch ${s.epoch + 1}, batch ${b.batchIndex + 1} (lower --lr?)`);
+      let correct = 0;
+      for (let m = 0; m < b.size; m++) if (argmaxRow(lg, m * k, k) === b.labels[m]) correct++;
+      const p = s.progress;
+      p.lossSum += lv * b.size;
+      p.correct += correct;
+      p.seen += b.size;
+      p.steps++;
+      const now = performance.now();
+      p.trainMs += now - tPrev;
+      tPrev = now;
+      s.globalStep++;
+      this.dirty = true;
+      const last = this.loader.epoch !== s.epoch;
+      if (last) s.epochEndPending = true;
+      hooks.onStep?.({
+        epoch: s.epoch,
+        epochs: c.epochs,
+        batch: b.batchIndex,
+        numBatches: nb,
+        globalStep: s.globalStep,
+        loss: lv,
+        epochLoss: p.lossSum / p.seen,
+        epochAcc: p.correct / p.seen,
+        imagesPerSec: p.seen / (p.trainMs / 1000),
+        lr: p.lr,
+      });
+      // Let the event loop run (signals such as Ctrl-C are delivered there): on the cpu every
+      // await in a step may resolve as a microtask, which would starve it for a whole epoch.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const stop = this.budgetStop();
+      if (stop && !last) return stop;
+    }
+    s.epochEndPending = true;
+    return null;
+  }
+
+  /** Validation and bookkeeping at the end of an epoch; returns the record. */
+  private async finishEpoch(hooks: TrainHooks): Promise<EpochRecord> {
+    const s = this.state;
+    const c = this.config;
+    const v = await evaluateModel(this.model, this.val.dataset, {
+      device: c.device,
+      transform: evalTransform(this.modelConfig),
+      classNames: this.modelConfig.class_names,
+      batchSize: c.evalBatchSize,
+      onProgress: (d, t) => hooks.onEvalProgress?.('validation', d, t),
+      shouldAbort: () => this.stopRequest === 'interrupted',
+    });
+    const p = s.progress;
+    const improved = v.accuracy > s.bestValAcc;
+    if (improved) {
+      s.bestValAcc = v.accuracy;
+      s.bestEpoch = s.epoch + 1;
+      s.epochsSinceBest = 0;
+    } else {
+      s.epochsSinceBest++;
+    }
+    const rec: EpochRecord = {
+      epoch: s.epoch + 1,
+      train_loss: p.seen ? p.lossSum / p.seen : NaN,
+      train_acc: p.seen ? p.correct / p.seen : NaN,
+      val_loss: v.loss,
+      val_acc: v.accuracy,
+      lr: p.lr,
+      steps: s.globalStep,
+      images: p.seen,
+      train_seconds: p.trainMs / 1000,
+      val_seconds: v.seconds,
+      images_per_s: p.trainMs > 0 ? p.seen / (p.trainMs / 1000) : 0,
+      best_val_acc: s.bestValAcc,
+      best_epoch: s.bestEpoch,
+      improved,
+    };
+    s.history.push(rec);
+    this.dirty = true;
+    if (this.scheduler instanceof ReduceLROnPlateau) this.scheduler.step(v.accuracy);
+    else this.scheduler?.step();
+    s.epoch++;
+    s.epochEndPending = false;
+    s.progress = freshProgress(this.currentLr());
+    if (improved) await this.saveBest(rec);
+    await this.writeLogs();
+    await this.saveLast();
+    hooks.onEpochEnd?.(rec);
+    return rec;
+  }
+
+  /**
+   * Trains until the epochs are done, early stopping, --max-steps, the time budget or
+   * requestStop(); saves `last` (resumable) at every epoch end and on any stop, `best` when the
+   * validation accuracy improves; finally (unless interrupted) scores the best checkpoint on the
+   * test split.
+   */
+  async fit(hooks: TrainHooks = {}): Promise<TrainResult> {
+    const c = this.config;
+    const s = this.state;
+    const log = hooks.log ?? (() => {});
+    await mkdir(c.out, { recursive: true });
+    this.startMs = performance.now();
+    let reason: StopReason | null = null;
+    try {
+      for (;;) {
+        if (!s.epochEndPending) {
+          if (s.epoch >= c.epochs) {
+            reason = 'completed';
+            break;
+          }
+          const stop = await this.runEpochBatches(hooks);
+          if (stop) {
+            reason = stop;
+            break;
+          }
+        }
+        await this.finishEpoch(hooks);
+        if (c.patience > 0 && s.epochsSinceBest >= c.patience) {
+          log(`early stopping: ${s.epochsSinceBest} epochs without a better validation accuracy (best ${(s.bestValAcc * 100).toFixed(2)}% at epoch ${s.bestEpoch})`);
+          reason = 'early_stopping';
+          break;
+        }
+        const stop = this.budgetStop();
+        if (stop) {
+          reason = s.epoch >= c.epochs ? 'completed' : stop;
+          break;
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof EvalAborted)) throw e;
+      reason = 'interrupted';
+    }
+    const lastFile = this.dirty ? await this.saveLast() : this.files('last').json;
+    const bestFile = existsSync(this.files('best').json) && s.bestEpoch > 0 ? this.files('best').json : null;
+    const result: TrainResult = {
+      stopReason: reason ?? 'completed',
+      epochs: s.epoch,
+      globalStep: s.globalStep,
+      bestValAcc: s.bestValAcc,
+      bestEpoch: s.bestEpoch,
+      history: structuredClone(s.history),
+      out: c.out,
+      lastCheckpoint: lastFile,
+      bestCheckpoint: bestFile,
+    };
+    if (reason !== 'interrupted' && bestFile && c.testSplit) {
+      result.test = await this.testBest(bestFile, hooks);
+    }
+    return result;
+  }
+
+  /** Scores the best checkpoint's weights on the test split (the training weights are restored afterwards). */
+  private async testBest(bestFile: string, hooks: TrainHooks): Promise<TrainResult['test']> {
+    const c = this.config;
+    const src = resolveDataSource(c.data);
+    const test = await loadSplit(src, c.testSplit!, { limit: c.limitTest ?? undefined, seed: c.seed });
+    const sc = await readSidecar(bestFile);
+    const current = this.model.state_dict();
+    const snapshot: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(current)) snapshot[k] = t.clone();
+    for (const t of Object.values(current)) t.dispose();
+    const best = await load_file(path.join(path.dirname(bestFile), sc.model_file), { device: c.device });
+    try {
+      this.model.load_state_dict(best);
+      const result = await evaluateModel(this.model, test.dataset, {
+        device: c.device,
+        transform: evalTransform(this.modelConfig),
+        classNames: this.modelConfig.class_names,
+        batchSize: c.evalBatchSize,
+        onProgress: (d, t) => hooks.onEvalProgress?.(`test (${test.name})`, d, t),
+      });
+      const w = await writeEvalOutputs(c.out, test.name, result, { ids: test.ids, checkpoint: bestFile, origin: test.origin });
+      return { split: test.name, origin: test.origin, result, files: [w.json, w.svg] };
+    } finally {
+      for (const t of Object.values(best)) t.dispose();
+      this.model.load_state_dict(snapshot);
+      for (const t of Object.values(snapshot)) t.dispose();
+    }
+  }
+}
+
+/** Convenience: `Trainer.create` then `fit`. */
+export async function train(config: Partial<TrainConfig>, opts: { resume?: string; hooks?: TrainHooks; onTrainer?: (t: Trainer) => void } = {}): Promise<TrainResult> {
+  const t = await Trainer.create(config, { resume: opts.resume, log: opts.hooks?.log });
+  opts.onTrainer?.(t);
+  return t.fit(opts.hooks);
+}
