@@ -4,6 +4,11 @@
  * also compiles the pipeline).
  *
  *   npx tsx bench/matmul.ts [--reps 5] [--variants rb-sg,rb,tiled] [--shapes 1024x1024x1024,16x2048x1024]
+ *                           [--wait sync|read]
+ *
+ * --wait sync (default) stops the clock when the GPU reports the work done (queue
+ * onSubmittedWorkDone, through the runtime's sync()); --wait read also copies the whole result
+ * back to the host, which adds the staging copy and map of M*N floats to every run.
  *
  * Shapes are MxKxN (optionally BxMxKxN, and a trailing T for a transposed B view as in
  * x @ W^T). Besides wall-clock GFLOP/s (best and median), on Linux it prints "cpu GFLOP/s":
@@ -76,7 +81,8 @@ for (const shape of shapes) {
     while (times.length < reps || performance.now() - start < 500) {
       const s = performance.now();
       gpu.matmul(a, al, b, bl, out, B, M, N, K);
-      await gpu.read(out);
+      if (arg('wait', 'sync') === 'read') await gpu.read(out);
+      else await gpu.sync();
       times.push(performance.now() - s);
     }
     const cpuMs = workerCpuMs() - c0;
