@@ -206,7 +206,12 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchReport> {
   report.wallSeconds = round((now() - t0) / 1000, 4);
   if (o.json !== false) {
     const stamp = report.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
-    const paths = o.json ? [o.json] : [join(RESULTS_DIR, `${stamp}-${slug(adapter.description || adapter.device)}.json`), join(RESULTS_DIR, 'latest.json')];
+    // A --quick smoke run must not replace the committed full results.
+    const paths = o.json
+      ? [o.json]
+      : o.quick
+        ? [join(RESULTS_DIR, 'quick', `${stamp}-${slug(adapter.description || adapter.device)}.json`)]
+        : [join(RESULTS_DIR, `${stamp}-${slug(adapter.description || adapter.device)}.json`), join(RESULTS_DIR, 'latest.json')];
     for (const path of paths) {
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, JSON.stringify(report, null, 2) + '\n');

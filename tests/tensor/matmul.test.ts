@@ -50,7 +50,7 @@ describe('matmul (torch.matmul rules)', () => {
   });
   it('errors name the op and both shapes', () => {
     expect(() => matmul(zeros([2, 3]), zeros([4, 5]))).toThrow(/matmul: shapes \[2, 3\] and \[4, 5\] cannot be multiplied \(3 vs 4\)/);
-    expect(() => matmul(zeros([2, 2, 3]), zeros([3, 3, 1]))).toThrow(/matmul: shapes \[2\] and \[3\] cannot be broadcast together/);
+    expect(() => matmul(zeros([2, 2, 3]), zeros([3, 3, 1]))).toThrow(/matmul: the batch dims of \[2, 2, 3\] and \[3, 3, 1\] cannot be broadcast together/);
     expect(() => matmul(tensor(1), zeros([2]))).toThrow(/matmul: both arguments need at least 1 dim, got \[\] and \[2\]/);
     expect(() => matmul(zeros([2], { dtype: 'int32' }), zeros([2], { dtype: 'int32' }))).toThrow(/matmul: expects floating-point tensors, got int32 \[2\] and int32 \[2\]/);
     expect(() => matmul(zeros([2]), zeros([2], { dtype: 'float64' }))).toThrow(/matmul: dtypes differ: float32 \[2\] and float64 \[2\]/);

@@ -44,7 +44,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const K2 = b2.shape[b2.ndim - 2]!;
   const N = b2.shape[b2.ndim - 1]!;
   if (K !== K2) throw new RangeError(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (${K} vs ${K2})`);
-  const batch = broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
+  let batch: number[];
+  try {
+    batch = broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
+  } catch {
+    throw new RangeError(`matmul: the batch dims of ${both} cannot be broadcast together`);
+  }
   const B = numel(batch);
   const a3 = reshape(expand(a2, [...batch, M, K]), [B, M, K]);
   const b3 = reshape(expand(b2, [...batch, K, N]), [B, K, N]);
