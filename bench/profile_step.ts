@@ -1,7 +1,7 @@
 /**
  * Where a ResEmoteNet training step spends its time, per backend primitive.
  *
- *   XDG_RUNTIME_DIR=/tmp npx tsx bench/profile_step.ts [--batch 16] [--reps 5] [--phase backward] [--top 30]
+ *   XDG_RUNTIME_DIR=/tmp npx tsx bench/profile_step.ts [--batch 16] [--width 1] [--reps 5] [--phase backward] [--top 30]
  *
  * Autograd records a step's dispatches synchronously, so a wait cannot be put between two
  * primitives of `backward()`. Instead this script runs one real training step (forward +
@@ -30,6 +30,7 @@ const B = Number(arg('batch', '16'));
 const REPS = Number(arg('reps', '5'));
 const PHASE = arg('phase', 'all');
 const TOP = Number(arg('top', '40'));
+const WIDTH = Number(arg('width', '1'));
 
 await initWebGPU();
 const be = getBackend('webgpu') as Backend & Record<string, unknown>;
@@ -60,7 +61,7 @@ for (const name of Object.getOwnPropertyNames(proto)) {
 }
 
 manual_seed(0);
-const model = new ResEmoteNet({ device: 'webgpu' });
+const model = new ResEmoteNet({ device: 'webgpu', width: WIDTH });
 model.train();
 const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
 const x = tensor(randomArray(B * 3 * 64 * 64, 7), { shape: [B, 3, 64, 64], device: 'webgpu' });

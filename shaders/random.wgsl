@@ -1,7 +1,8 @@
 // Philox4x32-10 (Salmon et al., SC 2011) random fill, bit-identical to src/tensor/philox.ts.
 // Invocation i computes block (offset + first_block + i) -- a 64-bit counter (c0, c1, 0, 0) --
 // under key (seed_lo, seed_hi) and writes its four outputs (elements 4i .. 4i+3 of this window):
-// uniform [0, 1) floats with 24 random bits, or standard normals by Box-Muller (NORMAL).
+// uniform [0, 1) floats with 24 random bits (MODE 0), standard normals by Box-Muller (MODE 1),
+// or dropout's scaled keep-mask: scale where the uniform >= p, else 0 (MODE 2).
 // WGSL has no 64-bit multiply: the high word of the 32x32 product is built from 16-bit halves.
 
 struct Params {
@@ -10,9 +11,11 @@ struct Params {
   blk_hi: u32,
   seed_lo: u32,
   seed_hi: u32,
+  p: f32,          // MODE 2: drop probability
+  scale: f32,      // MODE 2: value of kept elements
 }
 
-const NORMAL = {{NORMAL}};
+const MODE = {{MODE}}u;
 
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<uniform> P: Params;
@@ -107,10 +110,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let c1 = P.blk_hi + select(0u, 1u, c0 < i);
   let w = philox(c0, c1, P.seed_lo, P.seed_hi);
   var v: vec4<f32>;
-  if (NORMAL) {
+  if (MODE == 1u) {
     v = vec4<f32>(normal_pair(w.x, w.y), normal_pair(w.z, w.w));
   } else {
     v = vec4<f32>(uniform_of(w.x), uniform_of(w.y), uniform_of(w.z), uniform_of(w.w));
+    if (MODE == 2u) { v = select(vec4<f32>(0.0), vec4<f32>(P.scale), v >= vec4<f32>(P.p)); }
   }
   for (var j = 0u; j < 4u; j++) {
     if (e + j < P.n) { out[e + j] = v[j]; }

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" />
 /**
  * resemotenet-webgpu: a tensor library with hand-written WebGPU kernels, a CPU reference
  * backend and PyTorch-style autograd, nn and ResEmoteNet.

@@ -64,7 +64,10 @@ export type BinaryOp =
   | 'lt'
   | 'le'
   | 'gt'
-  | 'ge';
+  | 'ge'
+  /** 0 where b <= 0, else a: relu's backward (grad a, input b), PyTorch's threshold_backward at 0
+   * (a NaN gradient where the input is <= 0 gives 0, and a NaN input passes the gradient, as there) */
+  | 'relu_backward';
 
 /** Comparison ops produce 1/0 in the output dtype chosen by the front end. */
 export const COMPARISON_OPS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
@@ -178,7 +181,16 @@ export interface AdamParams {
 
 /** Counter-based random numbers: Philox4x32-10 keyed by `seed`, counter starting at `offset`. */
 export interface RandomParams {
-  kind: 'uniform' | 'normal';
+  /**
+   * uniform: [0, 1) with 24 random bits; normal: Box-Muller; dropout_mask: `scale` where the
+   * uniform u >= `p` (compared in the output dtype) else 0, i.e. dropout's scaled keep-mask in one
+   * pass, equal to (rand() >= p) * scale.
+   */
+  kind: 'uniform' | 'normal' | 'dropout_mask';
+  /** dropout_mask: the drop probability. */
+  p?: number;
+  /** dropout_mask: the value of kept elements (1 / (1 - p)). */
+  scale?: number;
   /** 64-bit seed as two u32 words [lo, hi]. */
   seed: readonly [number, number];
   /** Index of the first Philox block (each block yields 4 numbers). */
@@ -322,6 +334,13 @@ export interface Backend {
     glogits: Storage,
     p: CrossEntropyParams,
   ): void;
+
+  /**
+   * Checks that every int32 of `s` is in [0, hi) or equals `ignore` (class-index targets). The cpu
+   * throws a RangeError with `message` at once; webgpu checks on the GPU and throws an Error with
+   * `message` at the next readback (a device-side check).
+   */
+  checkIndex(s: Storage, hi: number, ignore: number, message: string): void;
 
   // ---- random ----
   /** Fills `out` (float32 or float64) with uniform [0, 1) or standard normal numbers; element i comes from block offset + floor(i/4), word i%4. */

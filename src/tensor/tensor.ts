@@ -15,7 +15,7 @@ import * as V from './ops/views.js';
 import * as M from './ops/matmul.js';
 import * as S from './ops/softmax.js';
 import { backward as runBackward } from './autograd.js';
-import { toDevice, toDType } from './ops/copy.js';
+import { toDevice, toDeviceAsync, toDType } from './ops/copy.js';
 
 export type Scalar = number;
 export type TensorLike = Tensor | number;
@@ -224,6 +224,14 @@ export class Tensor implements Disposable {
   to(arg: Device | DType): Tensor {
     if (arg === 'cpu' || arg === 'webgpu') return toDevice(this, arg);
     return toDType(this, arg);
+  }
+  /**
+   * A copy on `device`, for any pair of devices (a webgpu tensor reaches the cpu through an
+   * asynchronous readback, which the synchronous `to('cpu')` cannot do). Differentiable, as
+   * `to()`: the gradient goes back to the source device.
+   */
+  toAsync(device: Device): Promise<Tensor> {
+    return toDeviceAsync(this, device);
   }
   cpu(): Tensor {
     return toDevice(this, 'cpu');

@@ -47,6 +47,31 @@ describe.runIf(hasGpu)('webgpu elementwise', () => {
     expect(Array.from(await g.float().mul(0.5).int().data())).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
     expect(Array.from(await tensor([1, 2, 3]).to('webgpu').eq(tensor([1, 0, 3]).to('webgpu')).data())).toEqual([1, 0, 1]);
   });
+  it('relu_backward (the fused ReLU gradient) equals the cpu, with broadcasting and NaN gradients', async () => {
+    const g = tensor([1.5, NaN, -2, 3, NaN, 7, 0.25, -1, 4]);
+    const x = tensor([1, -1, 0, 2, 3, -0.5, 1e-30, -1e-30, NaN]);
+    const run = async (dev: 'cpu' | 'webgpu') => {
+      const out = tensor(new Float32Array(9)).to(dev);
+      const lay = { shape: [9], strides: [1], offset: 0 };
+      getBackend(dev).binary('relu_backward', g.to(dev).storage, lay, x.to(dev).storage, lay, out.storage);
+      return Array.from(await out.data());
+    };
+    // PyTorch's threshold_backward(g, x, 0): x <= 0 ? 0 : g (NaN input passes g; NaN g at x <= 0 gives 0)
+    const want = [1.5, 0, 0, 3, NaN, 0, 0.25, 0, 4];
+    expect(await run('cpu')).toEqual(want);
+    expect(await run('webgpu')).toEqual(want);
+    // through autograd on a strided, broadcast input: x.relu() backward on both devices
+    const xb = randn([3, 1, 5]);
+    const w = rand([5, 4, 3]);
+    const grads = await Promise.all((['cpu', 'webgpu'] as const).map(async (dev) => {
+      const xi = xb.to(dev).detach().requires_grad_();
+      xi.permute(2, 1, 0).relu().mul(w.to(dev)).sum().backward();
+      return Array.from(await xi.grad!.data());
+    }));
+    // the broadcast dim sums 4 terms: float32 rounding may differ by the reduction order
+    grads[0]!.forEach((v, i) => expect(Math.abs(grads[1]![i]! - v)).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(v))));
+    expect(grads[0]!.some((v) => v !== 0) && grads[0]!.some((v) => v === 0)).toBe(true);
+  });
   it('NaN propagates through maximum and relu', async () => {
     const x = tensor([NaN, 1, -2]).to('webgpu');
     const m = await x.maximum(tensor([0, NaN, 0]).to('webgpu')).data();

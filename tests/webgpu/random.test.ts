@@ -122,4 +122,34 @@ describe.runIf(hasGpu)('webgpu random', () => {
     expect(firstMismatch(await ga.data(), a.dataSync(), false)).toBe(-1);
     expect(firstMismatch(await gb.data(), b.dataSync(), true)).toBe(-1);
   });
+
+  it('dropout_mask is bit-identical to the cpu and equals (rand() >= p) * scale', async () => {
+    for (const [n, p, offset] of [[1003, 0.5, 0], [4096, 0.2, 12345], [77, 0.1, 2 ** 32 - 3], [20, 0.9, 7]] as const) {
+      const scale = 1 / (1 - p);
+      const params: RandomParams = { kind: 'dropout_mask', seed: [99, 5], offset, p, scale };
+      const [got, want] = await both(n, params);
+      expect(firstMismatch(got, want, false)).toBe(-1);
+      const u = (await both(n, { kind: 'uniform', seed: [99, 5], offset }))[1];
+      let kept = 0;
+      for (let i = 0; i < n; i++) {
+        const k = u[i]! >= Math.fround(p);
+        kept += +k;
+        expect(want[i]).toBe(k ? Math.fround(scale) : 0);
+      }
+      expect(kept > 0 && kept < n).toBe(true);
+    }
+  });
+
+  it('dropout gives the same output and gradient on both devices', async () => {
+    const { dropout, Generator, randn: rn } = await import('../../src/index.js');
+    const x = rn([4, 33]);
+    const res = await Promise.all((['cpu', 'webgpu'] as const).map(async (dev) => {
+      const xi = x.to(dev).detach().requires_grad_();
+      const y = dropout(xi, 0.3, true, new Generator(5));
+      y.mul(y).sum().backward();
+      return [Array.from(await y.data()), Array.from(await xi.grad!.data())];
+    }));
+    expect(res[1]![0]).toEqual(res[0]![0]);
+    res[0]![1]!.forEach((v, i) => expect(Math.abs(res[1]![1]![i]! - v)).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(v))));
+  });
 });

@@ -9,7 +9,7 @@
  *   magnitude of the terms summed; its gradient: 1e-5 * |gloss| * (1 + sum_c w_c).
  */
 import { describe, expect, it } from 'vitest';
-import { cross_entropy, getBackend, tensor, webgpuRuntime, type TypedArray } from '../../src/index.js';
+import { cross_entropy, nll_loss, getBackend, tensor, webgpuRuntime, type TypedArray } from '../../src/index.js';
 import type { CrossEntropyParams } from '../../src/kernels/backend.js';
 import { gpuAvailable } from '../helpers/webgpu.js';
 
@@ -208,6 +208,50 @@ describe.runIf(hasGpu)('webgpu softmax and cross entropy', () => {
     } finally {
       lim.maxStorageBufferBindingSize = saved;
     }
+  });
+
+  it('an out-of-range target raises a device-side check at the next readback, then the runtime recovers', async () => {
+    const x = tensor(randomData(3 * 4, 12, 2), { shape: [3, 4] }).to('webgpu');
+    // target 4 with C = 4: the loss is NaN on the GPU, and the next readback (of anything) throws
+    const bad = cross_entropy(x, tensor([0, 4, 1], { dtype: 'int32' }).to('webgpu'));
+    const other = x.sum();
+    await expect(other.data()).rejects.toThrow(/cross_entropy: a target is out of bounds \(not in \[0, 4\) and not ignore_index -100\).*detected on the GPU/);
+    // the flag was cleared: later work reads back normally, and valid targets give a finite loss
+    expect(Number.isFinite((await x.sum().data())[0]!)).toBe(true);
+    const good = cross_entropy(x, tensor([0, 3, -100], { dtype: 'int32' }).to('webgpu'));
+    expect(Number.isFinite((await good.data())[0]!)).toBe(true);
+    // sync() reports it too; a negative target that is not ignore_index counts as out of bounds
+    const neg = cross_entropy(x, tensor([0, -1, 1], { dtype: 'int32' }).to('webgpu'), { reduction: 'none' });
+    await expect(getBackend('webgpu').sync()).rejects.toThrow(/cross_entropy: a target is out of bounds/);
+    await getBackend('webgpu').sync();
+    // two readbacks in flight: the first reports the failure, the second (recorded after the
+    // first cleared the flag) reads normally; 40 concurrent reads all return their values
+    const bad2 = cross_entropy(x, tensor([7, 0, 1], { dtype: 'int32' }).to('webgpu'));
+    const results = await Promise.allSettled([x.sum().data(), x.mean().data()]);
+    expect(results[0].status).toBe('rejected');
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/cross_entropy: a target is out of bounds/);
+    expect(results[1].status).toBe('fulfilled');
+    const many = await Promise.all(Array.from({ length: 40 }, (_, i) => x.mul(i).sum().data()));
+    const s0 = (await x.sum().data())[0]!;
+    many.forEach((v, i) => expect(Math.abs(v[0]! - i * s0)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(i * s0))));
+    // nll_loss: the targets are checked by their own kernel; valid ones (and ignore_index) pass
+    const lp = x.log_softmax(1);
+    const nll = nll_loss(lp, tensor([3, 0, 4], { dtype: 'int32' }).to('webgpu'));
+    await expect(nll.data()).rejects.toThrow(/nll_loss: a target is out of bounds \(not in \[0, 4\) and not ignore_index -100\)/);
+    const nllOk = nll_loss(lp, tensor([3, -100, 0], { dtype: 'int32' }).to('webgpu'));
+    const cpuOk = nll_loss(await lp.toAsync('cpu'), tensor([3, -100, 0], { dtype: 'int32' }));
+    expect(Math.abs((await nllOk.data())[0]! - cpuOk.dataSync()[0]!)).toBeLessThanOrEqual(1e-6);
+    // the backend primitive directly, on both devices
+    const idx = tensor([0, 5, 2], { dtype: 'int32' });
+    expect(() => getBackend('cpu').checkIndex(idx.storage, 5, -1, 'op: bad index')).toThrow(/op: bad index \(element 1 is 5\)/);
+    const gidx = idx.to('webgpu');
+    getBackend('webgpu').checkIndex(gidx.storage, 6, -1, 'op: bad index');
+    await getBackend('webgpu').sync();
+    getBackend('webgpu').checkIndex(gidx.storage, 5, 5, 'op: bad index'); // 5 is the ignore value
+    await getBackend('webgpu').sync();
+    getBackend('webgpu').checkIndex(gidx.storage, 5, -1, 'op: bad index');
+    await expect(getBackend('webgpu').sync()).rejects.toThrow(/op: bad index/);
+    for (const t of [bad, bad2, other, good, neg, lp, nll, nllOk, gidx, x]) t.dispose();
   });
 
   it('through tensor ops: softmax, log_softmax and cross_entropy with autograd', async () => {

@@ -37,6 +37,7 @@ const BINARY: Record<BinaryOp, F2> = {
   le: (a, b) => +(a <= b),
   gt: (a, b) => +(a > b),
   ge: (a, b) => +(a >= b),
+  relu_backward: (a, b) => (b <= 0 ? 0 : a),
 };
 
 /** Integer results truncate toward zero (int32 division included), as C. */

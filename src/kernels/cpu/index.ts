@@ -162,6 +162,14 @@ export class CpuBackend implements Backend {
   random(out: Storage, p: RandomParams): void {
     random(out, p);
   }
+  checkIndex(s: Storage, hi: number, ignore: number, message: string): void {
+    if (s.dtype !== 'int32') throw new TypeError(`checkIndex: expects int32 indices, got ${s.dtype}`);
+    const a = arr(s);
+    for (let i = 0; i < a.length; i++) {
+      const t = a[i]!;
+      if (t !== ignore && (t < 0 || t >= hi)) throw new RangeError(`${message} (element ${i} is ${t})`);
+    }
+  }
   sgdUpdate(param: Storage, grad: Storage, buf: Storage | null, p: SGDParams): void {
     optim.sgdUpdate(param, grad, buf, p);
   }

@@ -31,6 +31,7 @@ import * as conv from './conv.js';
 import * as pool from './pool.js';
 import * as bn from './batchnorm.js';
 import * as se from './se.js';
+import { checkIndex } from './check.js';
 
 const gs = (s: Storage) => s as GpuStorage;
 
@@ -162,6 +163,9 @@ export class WebGPUBackend implements Backend {
   }
   random(out: Storage, p: RandomParams): void {
     rnd.random(this.rt, out, p);
+  }
+  checkIndex(s: Storage, hi: number, ignore: number, message: string): void {
+    checkIndex(this.rt, s, hi, ignore, message);
   }
   sgdUpdate(param: Storage, grad: Storage, buf: Storage | null, p: SGDParams): void {
     opt.sgdUpdate(this.rt, param, grad, buf, p);

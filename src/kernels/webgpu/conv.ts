@@ -553,12 +553,15 @@ function sgBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, 
   // 32 shared channels = one vec4 per lane of an 8-lane subgroup (a single cooperative load per
   // step); measured on lavapipe vs 16: 252 -> 190 ms (16x128x16x16->256), 86 -> 74 ms
   // (16x1024x2x2->2048 s2), 60 -> 45 ms (16x256x8x8->512 s2) of worker CPU
-  const TM = Math.min(32, 4 * SG);
   // Lanes over input channels (4 per lane), output channels shared: then the 8 lanes of a store
   // write 8 * 4 * KH*KW consecutive floats of gw instead of addresses C_in/g*KH*KW*4 floats
   // apart (a page each: measured 10x slower on lavapipe for the 2048x2048x3x3 gradient). Only
   // when there are fewer input-channel quads than lanes (the 3-channel first layer) the roles swap.
   const laneIsCi = Qx >= Math.min(SG, Qy);
+  // ...but never more shared channels than the layer has: with 3 input channels a 32-row tile
+  // would spend 29/32 of its multiply-adds on padding (the first layer's weight gradient:
+  // 16x3x64x64->16 at width 1/16 on lavapipe: 45.7 -> 23.2 ms, `bench/profile_step.ts --width 0.0625`).
+  const TM = Math.min(32, 4 * SG, up4(laneIsCi ? g.coutG : g.cinG));
   const pipeFor = (acc: boolean) => sgPipeline(rt, 'conv_sg_bwdw', sgBwdwDefs(TM, SG, laneIsCi, acc), { TM, SG, laneIsCi, acc });
   // Taps that never touch the input: skip them in the kernel and zero-fill the output first
   // (vec4 stores: 4x fewer store instructions than the kernel's scalar ones). Worth it when a

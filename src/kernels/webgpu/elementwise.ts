@@ -81,6 +81,9 @@ function binaryWgsl(op: BinaryOp, t: 'f32' | 'i32'): string {
       return cmp('x > y');
     case 'ge':
       return cmp('x >= y');
+    case 'relu_backward':
+      // 0 where the input is <= 0, else the gradient (NaN inputs pass it, as PyTorch)
+      return t === 'f32' ? 'if (is_nan(y)) { return x; } return select(x, 0.0, y <= 0.0);' : 'return select(x, 0, y <= 0);';
   }
 }
 

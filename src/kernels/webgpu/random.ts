@@ -16,7 +16,7 @@ const TWO32 = 4294967296;
 export function random(rt: GpuRuntime, out: Storage, p: RandomParams): void {
   if (out.dtype !== 'float32') throw new TypeError(`random: webgpu fills float32 only, got ${out.dtype}`);
   const g = out as GpuStorage;
-  const defs = { NORMAL: String(p.kind === 'normal') };
+  const defs = { MODE: p.kind === 'normal' ? 1 : p.kind === 'dropout_mask' ? 2 : 0 };
   const pipeline = rt.pipeline(shaderKey('random', defs), () => shader('random', defs));
   const limit = Math.floor(rt.limits.maxStorageBufferBindingSize / 4);
   // Windows of whole blocks starting at aligned elements: multiples of 65536 elements.
@@ -25,6 +25,6 @@ export function random(rt: GpuRuntime, out: Storage, p: RandomParams): void {
     const n = Math.min(chunk, g.size - start);
     const blk = p.offset + start / 4;
     const u = [n, blk % TWO32, Math.floor(blk / TWO32), p.seed[0] >>> 0, p.seed[1] >>> 0];
-    rt.dispatch('random', pipeline, [{ storage: g, offset: start, size: n }], { u }, Math.ceil(n / 4 / WG));
+    rt.dispatch('random', pipeline, [{ storage: g, offset: start, size: n }], { u, f: [p.p ?? 0, p.scale ?? 1] }, Math.ceil(n / 4 / WG));
   }
 }

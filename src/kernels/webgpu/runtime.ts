@@ -63,6 +63,57 @@ function sizeClass(bytes: number): number {
   return Math.ceil(b / step) * step;
 }
 
+const sleepCell = typeof SharedArrayBuffer !== 'undefined' ? new Int32Array(new SharedArrayBuffer(4)) : null;
+
+/** Promises waited on through gentleAwait and not yet settled, over all runtimes. */
+let waiters = 0;
+/** When the newest of them started waiting (ms, performance.now()). */
+let newestWait = 0;
+let sleeperRunning = false;
+
+/**
+ * The one sleeper loop (however many promises are waited on, so sleeps do not add up): one turn
+ * of the event loop (Dawn's queued tick runs first and may settle promises; I/O callbacks run),
+ * then a sleep of 1/16 of the newest wait so far (20 us to 2 ms), while anything is waited on.
+ */
+async function sleeper(): Promise<void> {
+  sleeperRunning = true;
+  try {
+    for (;;) {
+      await new Promise<void>((r) => setImmediate(r));
+      if (waiters === 0) return;
+      Atomics.wait(sleepCell!, 0, 0, Math.min(2, Math.max(0.02, (performance.now() - newestWait) / 16)));
+    }
+  } finally {
+    sleeperRunning = false;
+  }
+}
+
+/** See GpuRuntime.settle. */
+async function gentleAwait<T>(p: Promise<T>): Promise<T> {
+  waiters++;
+  newestWait = performance.now();
+  if (!sleeperRunning) void sleeper();
+  try {
+    return await p;
+  } finally {
+    waiters--;
+  }
+}
+
+/** Whether this thread may block in Atomics.wait (not a browser or Electron renderer main thread). */
+function canBlock(): boolean {
+  if (!sleepCell || typeof setImmediate !== 'function') return false;
+  if (typeof process === 'undefined' || !process.versions?.node) return false;
+  if ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) return false; // not Dawn's binding
+  try {
+    Atomics.wait(sleepCell, 0, 1, 0); // returns 'not-equal' where allowed, throws where not
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class GpuRuntime {
   readonly limits: AdapterReport['limits'];
   private encoder: GPUCommandEncoder | null = null;
@@ -76,6 +127,10 @@ export class GpuRuntime {
   private uniformPending: GPUBuffer[] = [];
   private pipelines = new Map<string, GPUComputePipeline>();
   private errors: Promise<string | null>[] = [];
+  /** Device-side checks: one u32 that failing kernels atomicMax their check id into. */
+  private statusStorage: GpuStorage | null = null;
+  private checks = new Map<number, string>();
+  private nextCheck = 1;
   private lostReason: string | null = null;
   /** Bytes held by live storages. */
   liveBytes = 0;
@@ -87,6 +142,8 @@ export class GpuRuntime {
   dispatchCount = 0;
   /** Submit after this many dispatches even without a readback, to keep the GPU busy. */
   submitEvery = 64;
+  /** Sleep instead of spinning while waiting on the GPU (Node.js with Dawn; see settle()). */
+  gentleWait = canBlock();
 
   constructor(
     readonly device: GPUDevice,
@@ -300,6 +357,48 @@ export class GpuRuntime {
     this.uniformPending = [];
   }
 
+  /**
+   * Awaits a promise that Dawn's Node binding resolves. While any of its promises is pending, the
+   * binding re-queues an event-processing tick on every turn of the event loop, so the main
+   * thread spins at 100 % of a core; on a software adapter that core is taken from the driver's
+   * worker threads (matmul 1024^3 on lavapipe, 2 cores: 9.5 GFLOP/s spinning, 27-29 not). Here
+   * the thread instead sleeps between event-loop turns, for 1/16 of the time waited so far (at
+   * most 2 ms; one sleeper however many waits are pending), which keeps the added latency under
+   * about 6 %. Browsers (no spin, and no Atomics.wait on the main thread) await directly.
+   */
+  private settle<T>(p: Promise<T>): Promise<T> {
+    if (!this.gentleWait) return p;
+    return gentleAwait(p);
+  }
+
+  /**
+   * A device-side check (like CUDA's device asserts) for data that only the GPU sees, e.g. class
+   * indices: the kernel binds `storage` (one atomic u32) and, when its check fails, does
+   * `atomicMax(&status[0], id)`. The next readback (`read`, `sync`) sees the flag and throws an
+   * Error with `message` (which should name the op and the rule broken); the flag is then cleared.
+   */
+  deviceCheck(message: string): { storage: GpuStorage; id: number } {
+    if (!this.statusStorage) {
+      const buf = this.createBuffer(16, 'deviceCheck');
+      this.device.queue.writeBuffer(buf, 0, new Uint32Array(4));
+      this.statusStorage = new GpuStorage('int32', 4, buf);
+    }
+    if (this.nextCheck >= 0x7fffffff) this.nextCheck = 1;
+    const id = this.nextCheck++;
+    this.checks.set(id, message);
+    return { storage: this.statusStorage, id };
+  }
+
+  /**
+   * Interprets the status word read back (and cleared) with the work recorded before check id
+   * `upTo`: those checks are settled; later ones stay registered.
+   */
+  private settleChecks(status: number, upTo: number, messages: Map<number, string>): void {
+    const msg = status ? (messages.get(status) ?? 'a device-side check failed') : null;
+    for (const id of [...this.checks.keys()]) if (id < upTo) this.checks.delete(id);
+    if (msg) throw new Error(`${msg} (detected on the GPU; reported at the next readback)`);
+  }
+
   /** Throws the first WebGPU error reported so far, naming its op. */
   async checkErrors(): Promise<void> {
     const pending = this.errors;
@@ -311,7 +410,13 @@ export class GpuRuntime {
   /** Waits for all submitted work, then reports errors. */
   async sync(): Promise<void> {
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    if (this.checks.size && this.statusStorage) {
+      // a read of the status word waits for all submitted work (queue order) and settles the
+      // device-side checks: one round trip instead of onSubmittedWorkDone plus a read
+      await this.read(this.statusStorage, Int32Array);
+    } else {
+      await this.settle(this.device.queue.onSubmittedWorkDone());
+    }
     this.checkLost('sync');
     await this.checkErrors();
   }
@@ -322,20 +427,33 @@ export class GpuRuntime {
     if (s.freed) throw new Error('read: storage was freed');
     const bytes = s.byteLength;
     const padded = Math.max(4, Math.ceil(bytes / 4) * 4);
-    const staging = this.device.createBuffer({ size: padded, usage: MAP_READ | COPY_DST });
+    const withStatus = this.checks.size > 0 && this.statusStorage !== null;
+    const staging = this.device.createBuffer({ size: padded + (withStatus ? 4 : 0), usage: MAP_READ | COPY_DST });
     this.copyBuffer(s.buffer, 0, staging, 0, padded);
+    if (withStatus) {
+      // copy then clear in the same encoder: exactly the failures recorded before this point are
+      // reported here, and later ones set the cleared word again
+      this.copyBuffer(this.statusStorage!.buffer, 0, staging, padded, 4);
+      this.getEncoder().clearBuffer(this.statusStorage!.buffer, 0, 4);
+    }
+    const upTo = this.nextCheck;
+    // messages as of this copy: a concurrent read may settle (and forget) these ids first
+    const messages = withStatus ? new Map(this.checks) : null;
     this.flush();
     try {
-      await staging.mapAsync(0x0001);
+      await this.settle(staging.mapAsync(0x0001));
     } catch (e) {
       this.checkLost('read');
       await this.checkErrors();
       throw e;
     }
-    const copy = staging.getMappedRange().slice(0, bytes);
+    const mapped = staging.getMappedRange();
+    const copy = mapped.slice(0, bytes);
+    const status = withStatus ? new Uint32Array(mapped, padded, 1)[0]! : 0;
     staging.unmap();
     staging.destroy();
     await this.checkErrors();
+    if (withStatus) this.settleChecks(status, upTo, messages!);
     return new ArrayType(copy);
   }
 }

@@ -5,6 +5,7 @@ import { default_generator, type Generator } from '../random.js';
 import { checkShape, fmtShape, numel } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { unaryRaw } from './elementwise.js';
+import type { RandomParams } from '../../kernels/backend.js';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -130,13 +131,14 @@ export function linspace(start: number, end: number, steps: number, opts: Create
   return finish(Tensor.fromArray(arr, [steps], dtype, opts.device ?? getDefaultDevice()), opts);
 }
 
-function randomRaw(kind: 'uniform' | 'normal', shape: number[], opts: RandomOptions): Tensor {
+/** Fills a new tensor with `kind` numbers from the generator (see RandomParams); advances it. */
+export function randomRaw(kind: RandomParams['kind'], shape: number[], opts: RandomOptions, extra: { p?: number; scale?: number } = {}): Tensor {
   const dtype = opts.dtype ?? 'float32';
   if (dtype === 'int32') throw new TypeError(`${kind === 'uniform' ? 'rand' : 'randn'}: dtype must be floating point, got int32`);
   const g = opts.generator ?? default_generator;
   const t = Tensor.empty(shape, dtype, opts.device ?? getDefaultDevice());
   const offset = g.take(t.numel());
-  t.backend.random(t.storage, { kind, seed: g.seedWords, offset });
+  t.backend.random(t.storage, { kind, seed: g.seedWords, offset, ...extra });
   return t;
 }
 

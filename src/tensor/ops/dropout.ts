@@ -1,8 +1,8 @@
 /** dropout (PyTorch's F.dropout) with a mask drawn from the counter-based generator. */
 import { Tensor } from '../tensor.js';
 import type { Generator } from '../random.js';
-import { rand } from './creation.js';
-import { ge, mul, mulScalar } from './elementwise.js';
+import { randomRaw } from './creation.js';
+import { mul, mulScalar } from './elementwise.js';
 
 /**
  * During training, zeroes each element of x independently with probability p and scales the
@@ -24,11 +24,8 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generat
   if (x.dtype === 'int32') throw new TypeError('dropout: expects a floating-point tensor, got int32');
   if (!training || p === 0) return x;
   if (p === 1) return mulScalar(x, 0);
-  const u = rand(x.shape, { dtype: x.dtype, device: x.device, generator });
-  const keep = ge(u, p);
-  u.dispose();
-  const scaled = mulScalar(keep, 1 / (1 - p));
-  keep.dispose();
+  // (rand() >= p) / (1 - p) in one kernel: the same numbers as composing rand, ge and mul_scalar
+  const scaled = randomRaw('dropout_mask', [...x.shape], { dtype: x.dtype, device: x.device, generator }, { p, scale: 1 / (1 - p) });
   // scaled is a constant: mul records gy * scaled for x only.
   return mul(x, scaled);
 }

@@ -107,7 +107,9 @@ function reduce(per: Tensor, wsum: Tensor, reduction: Reduction, outShape: numbe
  * @throws TypeError for an int32 input, non-int32 target or mismatched dtypes; RangeError for
  * mismatched shapes, an unknown reduction, label_smoothing outside [0, 1], or (cpu tensors) a
  * target outside [0, C) that is not ignore_index ("Target 5 is out of bounds"). On webgpu the
- * targets cannot be read synchronously, so out-of-range targets are not detected there.
+ * targets cannot be read synchronously: the kernel checks them on the GPU (the loss is NaN) and
+ * the next readback (`data()`, `item()`, `sync()`) throws "cross_entropy: a target is out of
+ * bounds", like PyTorch's CUDA device-side assert.
  */
 export function cross_entropy(input: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const op = 'cross_entropy';
@@ -151,7 +153,8 @@ export function cross_entropy(input: Tensor, target: Tensor, opts: CrossEntropyO
  * (C) with a 0-d target; output 0-d or the target's shape ('none'). target is int32.
  *
  * Source: PyTorch docs, torch.nn.functional.nll_loss and torch.nn.NLLLoss.
- * @throws As {@link cross_entropy} (bad targets detected on cpu only).
+ * @throws As {@link cross_entropy} (on webgpu an out-of-range target is checked on the GPU and
+ * reported at the next readback: "nll_loss: a target is out of bounds").
  */
 export function nll_loss(input: Tensor, target: Tensor, opts: Omit<CrossEntropyOptions, 'label_smoothing'> = {}): Tensor {
   const op = 'nll_loss';
@@ -164,6 +167,12 @@ export function nll_loss(input: Tensor, target: Tensor, opts: Omit<CrossEntropyO
   checkWeight(op, weight, input, C);
   checkTargets(op, target, C, ignoreIndex);
   const { rows, tgt } = toRows(input, target, C);
+  if (tgt.device !== 'cpu') {
+    // the GPU holds the targets: check them there (reported at the next readback)
+    const dense = tgt._isDense ? tgt : denseCopy(tgt);
+    tgt.backend.checkIndex(dense.storage, C, ignoreIndex, `${op}: a target is out of bounds (not in [0, ${C}) and not ignore_index ${ignoreIndex})`);
+    if (dense !== tgt) dense.dispose();
+  }
 
   // pick[i, c] = 1 where c == target[i] and target[i] != ignore_index.
   const classes = arange(C, undefined, 1, { dtype: 'int32', device: input.device });
