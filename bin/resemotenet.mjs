@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `resemotenet` command (package.json "bin"). Runs the compiled CLI from dist/ (built by
-// `npm run build`, which `npm ci`/`npm install` run through "prepare"). In a checkout where
+// `npm run build`, which `npm ci`/`npm install` run through "prepare"). In a git checkout where
 // dist/ is missing or older than a file under src/ (an edit since the last build), it runs the
 // TypeScript sources through tsx's loader (a dev dependency) instead. See `resemotenet --help`.
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -18,8 +18,11 @@ function newestMtime(dir) {
   return t;
 }
 
+// Only a git checkout can have edits newer than its build: an installed package's file times are
+// its unpacking times (src/ may land a few ms after dist/), so it always runs dist/.
+const checkout = existsSync(new URL('../.git', import.meta.url));
 let useDist = existsSync(compiled);
-if (useDist && existsSync(srcDir)) useDist = statSync(compiled).mtimeMs >= newestMtime(srcDir);
+if (useDist && checkout && existsSync(srcDir)) useDist = statSync(compiled).mtimeMs >= newestMtime(srcDir);
 let main;
 if (!useDist) {
   try {

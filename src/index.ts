@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * resemotenet-webgpu: a tensor library with hand-written WebGPU kernels, a CPU reference
  * backend and PyTorch-style autograd, nn and ResEmoteNet.

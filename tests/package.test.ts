@@ -25,6 +25,10 @@ describe('package', () => {
     }
   });
 
+  it('the declarations pull in the WebGPU types for consumers', () => {
+    expect(readFileSync(`${root}/dist/index.d.ts`, 'utf8')).toMatch(/<reference types="@webgpu\/types"/);
+  });
+
   it('imports by name with plain node and computes on the cpu', () => {
     const code = `
       const m = await import('${pkg.name}');

@@ -296,6 +296,9 @@ export function validateConfig(c: TrainConfig): void {
   posInt('evalBatchSize');
   posInt('imageSize');
   posInt('stepSize');
+  // train-mode BatchNorm needs more than one value per channel; the 1x1 maps of the deepest block
+  // make that "more than one image per batch"
+  if (c.batchSize < 2) throw new RangeError(`batchSize must be at least 2 (BatchNorm in training mode needs more than one image per batch), got ${c.batchSize}`);
   if (c.imageSize < 8) throw new RangeError(`imageSize must be at least 8 (three 2x2 poolings), got ${c.imageSize}`);
   for (const k of ['lr', 'momentum', 'weightDecay', 'gamma', 'plateauFactor', 'flipProb'] as const) {
     if (!(typeof c[k] === 'number' && c[k] >= 0 && Number.isFinite(c[k]))) throw new RangeError(`${k} must be a finite number >= 0, got ${String(c[k])}`);

@@ -6,7 +6,8 @@
  * checkpoint, exits 130, and `--resume` continues.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/resemotenet/cli.js';
@@ -67,6 +68,13 @@ describe('missing data', () => {
     expect(await main(['train', '--optimizer', 'rmsprop'], c.io)).toBe(2);
     expect(c.err.join('\n')).toMatch(/Allowed choices are sgd, adam, adamw/);
     expect(await main(['nope'], collector().io)).toBe(2);
+    // batch size 1 is refused before any data is read (train-mode BatchNorm needs 2+ images)
+    const b = collector();
+    const csv = path.join(mkdtempSync(path.join(tmpdir(), 'resemotenet-bs1-')), 'fer2013.csv');
+    writeFileSync(csv, 'emotion,pixels,Usage\n');
+    const code = await main(['train', '--batch-size', '1', '--data', csv, '--device', 'cpu'], b.io);
+    expect(code).not.toBe(0);
+    expect(b.err.join('\n')).toMatch(/batchSize must be at least 2 \(BatchNorm in training mode needs more than one image per batch\), got 1/);
   });
 });
 
