@@ -405,6 +405,17 @@ function sgTile(SG: number, M: number, cols: number): { TM: number; TN: number }
   return { TM: Math.max(TM, SG), TN };
 }
 
+/**
+ * The weight operand of chunk `c`: its packed copy `wp` when there is one, else a window of `w`
+ * over the chunk's rows, with the element offsets of its first and last weight in that window.
+ */
+function weightOperand(rt: GpuRuntime, w: Storage, g: Geo, c: WChunk, wp: GpuStorage | null): { wb: Binding; wOff: number; wLast: number } {
+  if (wp) return { wb: wp, wOff: 0, wLast: 0 };
+  const [first, count] = chunkRows(g, c);
+  const ww = window(rt, w, first * g.Kw, count * g.Kw);
+  return { wb: ww.b, wOff: ww.rel, wLast: ww.rel + count * g.Kw - 1 };
+}
+
 function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null, out: Storage, g: Geo): void {
   const p = g.p;
   const SG = sgSize(rt);
@@ -439,16 +450,9 @@ function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null,
     const M = Nc * g.OHW;
     const rowTiles = Math.ceil(M / TM);
     for (const c of chunks) {
-      const [first, count] = chunkRows(g, c);
-      let wb: Binding, wOff = 0, wLast = 0;
+      const [first] = chunkRows(g, c);
       const wp = packed ? packW(c) : null;
-      if (wp) wb = wp;
-      else {
-        const ww = window(rt, w, first * g.Kw, count * g.Kw);
-        wb = ww.b;
-        wOff = ww.rel;
-        wLast = ww.rel + count * g.Kw - 1;
-      }
+      const { wb, wOff, wLast } = weightOperand(rt, w, g, c, wp);
       const colTiles = Math.ceil(c.cc / (SG * TN));
       const ntiles = colTiles * rowTiles * c.ng;
       const u = [...geoWords(p), Nc, Q, GQ, g.cinG, g.coutG, p.C_out, c.cc, c.c0, c.g0, rowTiles, colTiles, ntiles, wOff, first, ow.rel, 0, wLast];
@@ -495,16 +499,9 @@ function sgBackwardInput(rt: GpuRuntime, gy: Storage, w: Storage, gx: Storage, g
     const M = Nc * g.HW;
     const rowTiles = Math.ceil(M / TM);
     for (const c of chunks) {
-      const [first, count] = chunkRows(g, c);
-      let wb: Binding, wOff = 0, wLast = 0;
+      const [first] = chunkRows(g, c);
       const wp = packed ? packW(c) : null;
-      if (wp) wb = wp;
-      else {
-        const ww = window(rt, w, first * g.Kw, count * g.Kw);
-        wb = ww.b;
-        wOff = ww.rel;
-        wLast = ww.rel + count * g.Kw - 1;
-      }
+      const { wb, wOff, wLast } = weightOperand(rt, w, g, c, wp);
       const colTiles = Math.ceil(g.cinG / (SG * TN));
       const ntiles = colTiles * rowTiles * c.ng;
       // chunks inside one group accumulate; chunks of whole groups write disjoint channels
