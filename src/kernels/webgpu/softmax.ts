@@ -108,9 +108,6 @@ function cePipeline(rt: GpuRuntime, hasW: boolean, backward: boolean, lanes: num
         WRITE_FWD: '',
         GLOSS: 'gloss[P.r_off + row]',
         WRITE_BWD: 'glogits[base + i]',
-        STATUS_DECL: '',
-        FAIL: '',
-        P_BINDING: 5,
       }
     : {
         TREE: tree,
@@ -120,16 +117,13 @@ function cePipeline(rt: GpuRuntime, hasW: boolean, backward: boolean, lanes: num
         WRITE_FWD: 'loss_o[P.r_off + row] = loss; wsum_o[P.r_off + row] = ws;',
         GLOSS: '0.0',
         WRITE_BWD: 'loss_o[0]',
-        STATUS_DECL: '@group(0) @binding(5) var<storage, read_write> status: array<atomic<u32>>;',
-        FAIL: 'atomicMax(&status[0], P.check_id);',
-        P_BINDING: 6,
       };
   return rt.pipeline(shaderKey('cross_entropy', defs), () => shader('cross_entropy', defs));
 }
 
-function ceUniforms(p: CrossEntropyParams, lanes: number, checkId = 0) {
+function ceUniforms(p: CrossEntropyParams, lanes: number) {
   return (n: number, xOff: number, rOff: number) => ({
-    u: [n, p.C, lanes, xOff, rOff, p.ignoreIndex | 0, checkId, 0],
+    u: [n, p.C, lanes, xOff, rOff, p.ignoreIndex | 0, 0, 0],
     f: [p.labelSmoothing, 1 - p.labelSmoothing, p.labelSmoothing / p.C, 0],
   });
 }
@@ -145,17 +139,14 @@ export function crossEntropy(rt: GpuRuntime, logits: Storage, targets: Storage, 
   if (p.N === 0) return;
   const lanes = lanesFor(p.C);
   const dummy = weight ? null : rt.alloc('float32', 4);
-  // Targets live on the GPU, so their range is checked there (as PyTorch's CUDA kernels assert).
-  const check = rt.deviceCheck(`cross_entropy: a target is out of bounds (not in [0, ${p.C}) and not ignore_index ${p.ignoreIndex})`);
   const ops: RowOperand[] = [
     { s: logits as GpuStorage, kind: 'matrix' },
     { s: targets as GpuStorage, kind: 'vector' },
     { s: (weight ?? dummy) as GpuStorage, kind: 'whole' },
     { s: loss as GpuStorage, kind: 'vector' },
     { s: wsum as GpuStorage, kind: 'vector' },
-    { s: check.storage, kind: 'whole' },
   ];
-  rowDispatch(rt, 'crossEntropy', cePipeline(rt, weight !== null, false, lanes), ops, p.N, p.C, lanes, ceUniforms(p, lanes, check.id));
+  rowDispatch(rt, 'crossEntropy', cePipeline(rt, weight !== null, false, lanes), ops, p.N, p.C, lanes, ceUniforms(p, lanes));
   if (dummy) rt.free(dummy);
 }
 

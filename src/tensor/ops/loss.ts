@@ -60,9 +60,18 @@ function toRows(input: Tensor, target: Tensor, C: number): { rows: Tensor; tgt: 
   return { rows: reshape(permute(input, perm), [M, C]), tgt: reshape(target, [M]) };
 }
 
-/** On cpu, checks every target is in [0, C) or equal to ignore_index; throws naming the first bad value. */
+/**
+ * Checks every target is in [0, C) or equal to ignore_index. On cpu it throws at once naming the
+ * first bad value; on a GPU (which cannot be read synchronously) the backend checks there and the
+ * next readback throws (a device-side check).
+ */
 function checkTargets(op: string, tgt: Tensor, C: number, ignoreIndex: number): void {
-  if (tgt.device !== 'cpu') return; // a device tensor cannot be read synchronously
+  if (tgt.device !== 'cpu') {
+    const dense = tgt._isDense ? tgt : denseCopy(tgt);
+    tgt.backend.checkIndex(dense.storage, C, ignoreIndex, `${op}: a target is out of bounds (not in [0, ${C}) and not ignore_index ${ignoreIndex})`);
+    if (dense !== tgt) dense.dispose();
+    return;
+  }
   const ts = tgt.dataSync();
   for (let i = 0; i < ts.length; i++) {
     const t = ts[i]!;
@@ -107,7 +116,7 @@ function reduce(per: Tensor, wsum: Tensor, reduction: Reduction, outShape: numbe
  * @throws TypeError for an int32 input, non-int32 target or mismatched dtypes; RangeError for
  * mismatched shapes, an unknown reduction, label_smoothing outside [0, 1], or (cpu tensors) a
  * target outside [0, C) that is not ignore_index ("Target 5 is out of bounds"). On webgpu the
- * targets cannot be read synchronously: the kernel checks them on the GPU (the loss is NaN) and
+ * targets cannot be read synchronously: they are checked on the GPU (the loss is NaN) and
  * the next readback (`data()`, `item()`, `sync()`) throws "cross_entropy: a target is out of
  * bounds", like PyTorch's CUDA device-side assert.
  */
@@ -167,12 +176,6 @@ export function nll_loss(input: Tensor, target: Tensor, opts: Omit<CrossEntropyO
   checkWeight(op, weight, input, C);
   checkTargets(op, target, C, ignoreIndex);
   const { rows, tgt } = toRows(input, target, C);
-  if (tgt.device !== 'cpu') {
-    // the GPU holds the targets: check them there (reported at the next readback)
-    const dense = tgt._isDense ? tgt : denseCopy(tgt);
-    tgt.backend.checkIndex(dense.storage, C, ignoreIndex, `${op}: a target is out of bounds (not in [0, ${C}) and not ignore_index ${ignoreIndex})`);
-    if (dense !== tgt) dense.dispose();
-  }
 
   // pick[i, c] = 1 where c == target[i] and target[i] != ignore_index.
   const classes = arange(C, undefined, 1, { dtype: 'int32', device: input.device });
