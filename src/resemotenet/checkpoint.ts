@@ -82,9 +82,9 @@ export function modelConfig(c: Partial<Omit<ModelConfig, 'arch' | 'channels'>> =
   };
 }
 
-/** A new ResEmoteNet (on the cpu) for a config. */
-export function buildModel(cfg: ModelConfig): ResEmoteNet {
-  return new ResEmoteNet({ width: cfg.width, num_classes: cfg.num_classes, class_names: cfg.class_names });
+/** A new ResEmoteNet (on the cpu) for a config; `dropout` settings only matter for training. */
+export function buildModel(cfg: ModelConfig, dropout: { dropout?: number; fc_dropout?: number } = {}): ResEmoteNet {
+  return new ResEmoteNet({ width: cfg.width, num_classes: cfg.num_classes, class_names: cfg.class_names, ...dropout });
 }
 
 // ------------------------------------------------------------------------------------------ JSON

@@ -18,7 +18,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import cliProgress from 'cli-progress';
 import { parseDevice, resolveDevice, type DeviceOption } from './device.js';
 import { MissingDataError, resolveDataSource } from './datasets.js';
-import { DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig, type TrainResult, type OptimizerName, type SchedulerName } from './train.js';
+import { DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig, type TrainResult, type OptimizerName, type SchedulerName, type RecipeName, RECIPES } from './train.js';
 import { formatEvalResult, runEvaluation, writeCurves } from './evaluate.js';
 import { formatPredictions, predictFiles } from './predict.js';
 import { importCheckpoint, parseClassNames, CLASS_NAME_PRESETS } from './checkpoint.js';
@@ -80,10 +80,14 @@ function fmtDuration(s: number): string {
 /** Maps the train command's options to TrainConfig overrides (only those given on the command line when resuming). */
 function trainOverrides(cmd: Command, resume: boolean): Partial<TrainConfig> {
   const o = cmd.opts();
-  const given = (k: string) => !resume || cmd.getOptionValueSource(k) === 'cli' || cmd.getOptionValueSource(k) === 'env';
+  // Only options given on the command line: the others come from the recipe preset (or, when
+  // resuming, from the checkpoint); the help's defaults are the official recipe's.
+  void resume;
+  const given = (k: string) => cmd.getOptionValueSource(k) === 'cli' || cmd.getOptionValueSource(k) === 'env';
   const pick = <K extends keyof TrainConfig>(key: K, opt: string, conv: (v: unknown) => TrainConfig[K] = (v) => v as TrainConfig[K]): Partial<TrainConfig> =>
     given(opt) && o[opt] !== undefined ? ({ [key]: conv(o[opt]) } as Partial<TrainConfig>) : {};
   return {
+    ...pick('recipe', 'recipe', (v) => v as RecipeName),
     ...pick('data', 'data'),
     ...pick('out', 'out'),
     ...pick('epochs', 'epochs'),
@@ -91,6 +95,16 @@ function trainOverrides(cmd: Command, resume: boolean): Partial<TrainConfig> {
     ...pick('evalBatchSize', 'evalBatchSize'),
     ...pick('lr', 'lr'),
     ...pick('momentum', 'momentum'),
+    ...pick('nesterov', 'nesterov'),
+    ...pick('labelSmoothing', 'labelSmoothing'),
+    ...pick('pctStart', 'pctStart'),
+    ...pick('divFactor', 'divFactor'),
+    ...pick('finalDivFactor', 'finalDivFactor'),
+    ...pick('rotation', 'rotation'),
+    ...pick('augScale', 'scaleJitter'),
+    ...pick('translate', 'translate'),
+    ...pick('dropout', 'dropout'),
+    ...pick('fcDropout', 'fcDropout'),
     ...pick('weightDecay', 'weightDecay'),
     ...pick('optimizer', 'optimizer', (v) => v as OptimizerName),
     ...pick('scheduler', 'scheduler', (v) => v as SchedulerName),
@@ -151,7 +165,8 @@ async function runTrain(cmd: Command, io: Required<CliIO>): Promise<number> {
     const c = trainer.config;
     io.err(
       `ResEmoteNet width ${c.width} (${num_parameters(trainer.model).toLocaleString('en-US')} parameters), ${c.imageSize}x${c.imageSize} input, device ${c.device}; ` +
-        `${c.optimizer} lr ${c.lr} momentum ${c.momentum} weight decay ${c.weightDecay}, batch ${c.batchSize}, scheduler ${c.scheduler}, ` +
+        `recipe ${c.recipe}: ${c.optimizer} lr ${c.lr} momentum ${c.momentum}${c.nesterov ? ' (nesterov)' : ''} weight decay ${c.weightDecay}, batch ${c.batchSize}, scheduler ${c.scheduler}` +
+        `${c.labelSmoothing ? `, label smoothing ${c.labelSmoothing}` : ''}${c.rotation || c.augScale || c.translate ? `, augment rot ${c.rotation} zoom ${c.augScale} shift ${c.translate}` : ''}, ` +
         `up to ${c.epochs} epochs, patience ${c.patience}${c.maxSteps ? `, max ${c.maxSteps} steps` : ''}${c.timeBudgetMin ? `, budget ${c.timeBudgetMin} min` : ''}; out ${path.resolve(c.out)}`,
     );
     const result: TrainResult = await trainer.fit({
@@ -227,25 +242,36 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
     .command('train')
     .description('train ResEmoteNet (the official recipe by default) with progress, logs, best/last checkpoints, resume and Ctrl-C safety')
     .option('--data <path>', 'fer2013.csv / .csv.gz (or a folder holding it), or an ImageFolder root [env RESEMOTENET_DATA]')
+    .addOption(new Option('--recipe <name>', "settings preset: 'official' (the paper's script) or 'shipped' (the recipe of the weights in weights/); explicit options override it").choices(Object.keys(RECIPES)).default(d.recipe))
     .option('--out <dir>', 'output folder', d.out)
     .option('--epochs <n>', 'maximum epochs', intArg('--epochs'), d.epochs)
     .option('--batch-size <n>', 'training batch size', intArg('--batch-size'), d.batchSize)
     .option('--eval-batch-size <n>', 'validation/test batch size', intArg('--eval-batch-size'), d.evalBatchSize)
     .option('--lr <x>', 'learning rate', numArg('--lr'), d.lr)
     .option('--momentum <x>', 'SGD momentum', numArg('--momentum'), d.momentum)
+    .option('--nesterov', 'SGD: Nesterov momentum')
     .option('--weight-decay <x>', 'weight decay', numArg('--weight-decay'), d.weightDecay)
+    .option('--label-smoothing <x>', 'cross-entropy label smoothing in [0, 1)', numArg('--label-smoothing'), d.labelSmoothing)
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['sgd', 'adam', 'adamw']).default(d.optimizer))
-    .addOption(new Option('--scheduler <name>', 'learning-rate schedule, stepped per epoch').choices(['none', 'step', 'cosine', 'plateau']).default(d.scheduler))
+    .addOption(new Option('--scheduler <name>', 'learning-rate schedule, stepped per epoch (onecycle: per batch, with --lr as its peak)').choices(['none', 'step', 'cosine', 'plateau', 'onecycle']).default(d.scheduler))
     .option('--step-size <n>', 'step scheduler: epochs between decays', intArg('--step-size'), d.stepSize)
     .option('--gamma <x>', 'step scheduler: decay factor', numArg('--gamma'), d.gamma)
     .option('--t-max <n>', 'cosine scheduler: period in epochs (default: --epochs)', intArg('--t-max'))
     .option('--plateau-patience <n>', 'plateau scheduler: epochs without a better validation accuracy before decaying', intArg('--plateau-patience'), d.plateauPatience)
     .option('--plateau-factor <x>', 'plateau scheduler: decay factor', numArg('--plateau-factor'), d.plateauFactor)
+    .option('--pct-start <x>', 'onecycle: fraction of the steps spent warming up', numArg('--pct-start'), d.pctStart)
+    .option('--div-factor <x>', 'onecycle: the lr starts at lr / div-factor', numArg('--div-factor'), d.divFactor)
+    .option('--final-div-factor <x>', 'onecycle: and ends at lr / div-factor / final-div-factor', numArg('--final-div-factor'), d.finalDivFactor)
     .option('--patience <n>', 'early stopping: epochs without a better validation accuracy (0: off)', intArg('--patience'), d.patience)
     .option('--width <x>', 'channel-width multiplier, e.g. 1/16 for a small variant', numArg('--width'), d.width)
     .option('--seed <n>', 'random seed (weights, dropout, shuffling, flips)', intArg('--seed'), d.seed)
     .option('--image-size <n>', 'input side in pixels', intArg('--image-size'), d.imageSize)
     .option('--flip <p>', 'horizontal-flip probability', numArg('--flip'), d.flipProb)
+    .option('--rotation <deg>', 'random rotation range in degrees (augmentation)', numArg('--rotation'), d.rotation)
+    .option('--scale-jitter <x>', 'random zoom range: a factor in [1-x, 1+x] (augmentation)', numArg('--scale-jitter'), d.augScale)
+    .option('--translate <x>', 'random shift range, a fraction of the image side (augmentation)', numArg('--translate'), d.translate)
+    .option('--dropout <p>', 'dropout after the first two conv stages', numArg('--dropout'), d.dropout)
+    .option('--fc-dropout <p>', 'dropout after fc1..fc3', numArg('--fc-dropout'), d.fcDropout)
     .addOption(new Option('--device <name>', 'cpu, webgpu, or auto (webgpu when it can train, else cpu)').argParser(deviceArg).default('auto'))
     .option('--max-steps <n>', 'stop after this many optimizer steps in all', intArg('--max-steps'))
     .option('--time-budget <minutes>', 'stop after this many minutes', numArg('--time-budget'))

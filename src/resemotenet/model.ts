@@ -59,6 +59,13 @@ export interface ResEmoteNetOptions extends FactoryOptions {
   width?: number;
   /** Class names in output order (default FER2013's: angry, disgust, fear, happy, sad, surprise, neutral). */
   class_names?: readonly string[];
+  /**
+   * Dropout probability after the first two conv stages (default 0.2, the paper's). A training
+   * setting only: it changes no parameter or state_dict key.
+   */
+  dropout?: number;
+  /** Dropout probability after fc1, fc2 and fc3 (default 0.5, the paper's). A training setting only. */
+  fc_dropout?: number;
 }
 
 /**
@@ -70,7 +77,7 @@ export interface ResEmoteNetOptions extends FactoryOptions {
  * adaptive average pool to 1x1; fc1 2048->1024, fc2 1024->512, fc3 512->256 each with ReLU and
  * dropout 0.5; fc4 256->num_classes.
  * Any input size of at least 8x8 works (adaptive pooling), 64x64 is the trained size.
- * @throws RangeError for a non-positive width or class count.
+ * @throws RangeError for a non-positive width or class count, or a dropout outside [0, 1].
  */
 export class ResEmoteNet extends Module {
   conv1: Conv2d;
@@ -88,8 +95,8 @@ export class ResEmoteNet extends Module {
   fc1: Linear;
   fc2: Linear;
   fc3: Linear;
-  dropout1 = new Dropout(0.2);
-  dropout2 = new Dropout(0.5);
+  dropout1: Dropout;
+  dropout2: Dropout;
   fc4: Linear;
   /** Output class names, in logit order. */
   readonly class_names: readonly string[];
@@ -122,6 +129,8 @@ export class ResEmoteNet extends Module {
     this.fc1 = new Linear(c(2048), c(1024), f);
     this.fc2 = new Linear(c(1024), c(512), f);
     this.fc3 = new Linear(c(512), c(256), f);
+    this.dropout1 = new Dropout(opts.dropout ?? 0.2);
+    this.dropout2 = new Dropout(opts.fc_dropout ?? 0.5);
     this.fc4 = new Linear(c(256), k, f);
   }
 

@@ -34,7 +34,7 @@ import { CrossEntropyLoss } from '../nn/layers/loss.js';
 import type { Optimizer, ParamGroup } from '../nn/optim/optimizer.js';
 import { SGD } from '../nn/optim/sgd.js';
 import { Adam, AdamW } from '../nn/optim/adam.js';
-import { StepLR, CosineAnnealingLR, ReduceLROnPlateau, type LRScheduler } from '../nn/optim/lr_scheduler.js';
+import { StepLR, CosineAnnealingLR, OneCycleLR, ReduceLROnPlateau, type LRScheduler } from '../nn/optim/lr_scheduler.js';
 import type { Module } from '../nn/module.js';
 import { ResEmoteNet } from './model.js';
 import { DataLoader, type LoaderState } from './data/loader.js';
@@ -47,10 +47,14 @@ import { EvalAborted, evalTransform, evaluateModel, writeEvalOutputs, type EvalR
 import { trainingCurvesSvg } from './plot.js';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
-export type SchedulerName = 'none' | 'step' | 'cosine' | 'plateau';
+export type SchedulerName = 'none' | 'step' | 'cosine' | 'plateau' | 'onecycle';
+/** Named presets of the training settings (see {@link RECIPES}). */
+export type RecipeName = 'official' | 'shipped';
 
 /** Every training setting. Defaults: {@link DEFAULT_TRAIN_CONFIG} (the official recipe). */
 export interface TrainConfig {
+  /** The preset the other settings started from (explicit settings override it). */
+  recipe: RecipeName;
   /** FER2013 CSV (.csv / .csv.gz, or a folder holding one) or an ImageFolder root; null: RESEMOTENET_DATA. */
   data: string | null;
   /** Output folder: checkpoints, logs, pictures. */
@@ -61,8 +65,12 @@ export interface TrainConfig {
   evalBatchSize: number;
   lr: number;
   momentum: number;
+  /** SGD: Nesterov momentum. */
+  nesterov: boolean;
   weightDecay: number;
   optimizer: OptimizerName;
+  /** CrossEntropyLoss label_smoothing in [0, 1). */
+  labelSmoothing: number;
   /** Adam/AdamW betas. */
   betas: [number, number];
   scheduler: SchedulerName;
@@ -75,6 +83,12 @@ export interface TrainConfig {
   /** ReduceLROnPlateau (mode max on validation accuracy): patience and factor. */
   plateauPatience: number;
   plateauFactor: number;
+  /** OneCycleLR (stepped every batch, `lr` is its max_lr): fraction of the steps spent warming up. */
+  pctStart: number;
+  /** OneCycleLR: the lr starts at lr / divFactor ... */
+  divFactor: number;
+  /** ... and ends at lr / divFactor / finalDivFactor. */
+  finalDivFactor: number;
   /** Early stopping: epochs without a better validation accuracy (0 disables). */
   patience: number;
   /** Channel-width multiplier (1 = the paper's 80M-parameter model). */
@@ -84,6 +98,16 @@ export interface TrainConfig {
   imageSize: number;
   /** Horizontal-flip probability of the training transform (0.5). */
   flipProb: number;
+  /** Random rotation range in degrees (0: none). */
+  rotation: number;
+  /** Random zoom range: a factor in [1 - augScale, 1 + augScale] (0: none). */
+  augScale: number;
+  /** Random shift range, a fraction of the image side (0: none). */
+  translate: number;
+  /** Dropout after the first two conv stages (the paper: 0.2). */
+  dropout: number;
+  /** Dropout after fc1..fc3 (the paper: 0.5). */
+  fcDropout: number;
   device: Device;
   /** Stop after this many optimizer steps in all (counting resumed ones), or null. */
   maxSteps: number | null;
@@ -102,6 +126,7 @@ export interface TrainConfig {
 
 /** The official recipe (see the module comment); data and device must still be chosen. */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  recipe: 'official',
   data: null,
   out: 'runs/resemotenet',
   epochs: 80,
@@ -109,8 +134,10 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   evalBatchSize: 64,
   lr: 0.001,
   momentum: 0.9,
+  nesterov: false,
   weightDecay: 1e-4,
   optimizer: 'sgd',
+  labelSmoothing: 0,
   betas: [0.9, 0.999],
   scheduler: 'none',
   stepSize: 20,
@@ -118,11 +145,19 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   tMax: null,
   plateauPatience: 5,
   plateauFactor: 0.1,
+  pctStart: 0.3,
+  divFactor: 25,
+  finalDivFactor: 1e4,
   patience: 15,
   width: 1,
   seed: 0,
   imageSize: 64,
   flipProb: 0.5,
+  rotation: 0,
+  augScale: 0,
+  translate: 0,
+  dropout: 0.2,
+  fcDropout: 0.5,
   device: 'cpu',
   maxSteps: null,
   timeBudgetMin: null,
@@ -133,6 +168,39 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   valSplit: 'PublicTest',
   testSplit: 'PrivateTest',
   prefetch: 1,
+};
+
+/**
+ * Training presets. `official`: the official script's recipe (the defaults above). `shipped`: the
+ * recipe of the weights in `weights/`: width 1/4 at FER2013's native 48x48, batch 64, SGD with
+ * Nesterov momentum under a one-cycle schedule peaking at lr 0.05 (momentum cycled 0.95-0.85),
+ * weight decay 5e-4, label smoothing 0.1, random rotation (+-15 degrees), zoom (+-15 %), shift
+ * (+-10 %) and flips, lighter dropout (0.1 / 0.25) for the narrower model, 30 epochs without early
+ * stopping (the schedule decides the end; the best validation epoch is kept).
+ */
+export const RECIPES: Readonly<Record<RecipeName, Partial<TrainConfig>>> = {
+  official: {},
+  shipped: {
+    width: 0.25,
+    imageSize: 48,
+    batchSize: 64,
+    evalBatchSize: 256,
+    epochs: 30,
+    optimizer: 'sgd',
+    lr: 0.05,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 5e-4,
+    scheduler: 'onecycle',
+    labelSmoothing: 0.1,
+    rotation: 15,
+    augScale: 0.15,
+    translate: 0.1,
+    flipProb: 0.5,
+    dropout: 0.1,
+    fcDropout: 0.25,
+    patience: 0,
+  },
 };
 
 /** Settings that a resumed run may change; the others come from the checkpoint. */
@@ -238,10 +306,10 @@ export function loaderSeedFor(seed: number): number {
 }
 
 /** Builds the optimizer of a config over `params`. */
-export function makeOptimizer(cfg: Pick<TrainConfig, 'optimizer' | 'lr' | 'momentum' | 'weightDecay' | 'betas'>, params: Tensor[]): Optimizer<ParamGroup> {
+export function makeOptimizer(cfg: Pick<TrainConfig, 'optimizer' | 'lr' | 'momentum' | 'weightDecay' | 'betas'> & { nesterov?: boolean }, params: Tensor[]): Optimizer<ParamGroup> {
   switch (cfg.optimizer) {
     case 'sgd':
-      return new SGD(params, { lr: cfg.lr, momentum: cfg.momentum, weight_decay: cfg.weightDecay }) as unknown as Optimizer<ParamGroup>;
+      return new SGD(params, { lr: cfg.lr, momentum: cfg.momentum, weight_decay: cfg.weightDecay, nesterov: cfg.nesterov ?? false }) as unknown as Optimizer<ParamGroup>;
     case 'adam':
       return new Adam(params, { lr: cfg.lr, betas: cfg.betas, weight_decay: cfg.weightDecay }) as unknown as Optimizer<ParamGroup>;
     case 'adamw':
@@ -253,9 +321,18 @@ export function makeOptimizer(cfg: Pick<TrainConfig, 'optimizer' | 'lr' | 'momen
 
 type AnyScheduler = LRScheduler | ReduceLROnPlateau;
 
-/** Builds the LR scheduler of a config (null for 'none'); stepped once per epoch. */
-export function makeScheduler(cfg: Pick<TrainConfig, 'scheduler' | 'stepSize' | 'gamma' | 'tMax' | 'epochs' | 'plateauPatience' | 'plateauFactor'>, opt: Optimizer<ParamGroup>): AnyScheduler | null {
+/**
+ * Builds the LR scheduler of a config (null for 'none'); stepped once per epoch, except 'onecycle'
+ * (OneCycleLR with max_lr = cfg.lr over epochs * stepsPerEpoch steps), stepped once per batch.
+ */
+export function makeScheduler(
+  cfg: Pick<TrainConfig, 'scheduler' | 'stepSize' | 'gamma' | 'tMax' | 'epochs' | 'plateauPatience' | 'plateauFactor' | 'lr'> & Partial<Pick<TrainConfig, 'pctStart' | 'divFactor' | 'finalDivFactor'>>,
+  opt: Optimizer<ParamGroup>,
+  stepsPerEpoch = 1,
+): AnyScheduler | null {
   switch (cfg.scheduler) {
+    case 'onecycle':
+      return new OneCycleLR(opt, cfg.lr, cfg.epochs * stepsPerEpoch, { pct_start: cfg.pctStart ?? 0.3, div_factor: cfg.divFactor ?? 25, final_div_factor: cfg.finalDivFactor ?? 1e4 });
     case 'none':
       return null;
     case 'step':
@@ -265,7 +342,7 @@ export function makeScheduler(cfg: Pick<TrainConfig, 'scheduler' | 'stepSize' | 
     case 'plateau':
       return new ReduceLROnPlateau(opt, { mode: 'max', patience: cfg.plateauPatience, factor: cfg.plateauFactor });
     default:
-      throw new RangeError(`scheduler must be none, step, cosine or plateau, got '${String(cfg.scheduler)}'`);
+      throw new RangeError(`scheduler must be none, step, cosine, plateau or onecycle, got '${String(cfg.scheduler)}'`);
   }
 }
 
@@ -300,7 +377,7 @@ export function validateConfig(c: TrainConfig): void {
   // make that "more than one image per batch"
   if (c.batchSize < 2) throw new RangeError(`batchSize must be at least 2 (BatchNorm in training mode needs more than one image per batch), got ${c.batchSize}`);
   if (c.imageSize < 8) throw new RangeError(`imageSize must be at least 8 (three 2x2 poolings), got ${c.imageSize}`);
-  for (const k of ['lr', 'momentum', 'weightDecay', 'gamma', 'plateauFactor', 'flipProb'] as const) {
+  for (const k of ['lr', 'momentum', 'weightDecay', 'gamma', 'plateauFactor', 'flipProb', 'rotation', 'augScale', 'translate', 'labelSmoothing', 'dropout', 'fcDropout', 'divFactor', 'finalDivFactor'] as const) {
     if (!(typeof c[k] === 'number' && c[k] >= 0 && Number.isFinite(c[k]))) throw new RangeError(`${k} must be a finite number >= 0, got ${String(c[k])}`);
   }
   if (!(c.width > 0)) throw new RangeError(`width must be positive, got ${c.width}`);
@@ -312,7 +389,16 @@ export function validateConfig(c: TrainConfig): void {
   }
   if (c.timeBudgetMin !== null && !(c.timeBudgetMin > 0)) throw new RangeError(`timeBudgetMin must be positive, got ${c.timeBudgetMin}`);
   if (!['sgd', 'adam', 'adamw'].includes(c.optimizer)) throw new RangeError(`optimizer must be sgd, adam or adamw, got '${c.optimizer}'`);
-  if (!['none', 'step', 'cosine', 'plateau'].includes(c.scheduler)) throw new RangeError(`scheduler must be none, step, cosine or plateau, got '${c.scheduler}'`);
+  if (!['none', 'step', 'cosine', 'plateau', 'onecycle'].includes(c.scheduler)) throw new RangeError(`scheduler must be none, step, cosine, plateau or onecycle, got '${c.scheduler}'`);
+  if (!(c.recipe in RECIPES)) throw new RangeError(`recipe must be one of ${Object.keys(RECIPES).join(', ')}, got '${String(c.recipe)}'`);
+  if (typeof c.nesterov !== 'boolean') throw new RangeError(`nesterov must be true or false, got ${String(c.nesterov)}`);
+  if (c.nesterov && !(c.optimizer === 'sgd' && c.momentum > 0)) throw new RangeError('nesterov needs the sgd optimizer with a momentum > 0');
+  if (c.labelSmoothing >= 1) throw new RangeError(`labelSmoothing must be in [0, 1), got ${c.labelSmoothing}`);
+  for (const k of ['flipProb', 'dropout', 'fcDropout', 'pctStart'] as const) if (!(c[k] >= 0 && c[k] <= 1)) throw new RangeError(`${k} must be in [0, 1], got ${String(c[k])}`);
+  if (c.rotation > 180) throw new RangeError(`rotation must be at most 180 degrees, got ${c.rotation}`);
+  if (c.augScale > 0.9) throw new RangeError(`augScale must be at most 0.9, got ${c.augScale}`);
+  if (c.translate > 0.5) throw new RangeError(`translate must be at most 0.5, got ${c.translate}`);
+  if (!(c.divFactor > 0) || !(c.finalDivFactor > 0)) throw new RangeError(`divFactor and finalDivFactor must be positive, got ${c.divFactor}, ${c.finalDivFactor}`);
   if (c.device !== 'cpu' && c.device !== 'webgpu') throw new RangeError(`device must be cpu or webgpu, got '${String(c.device)}'`);
 }
 
@@ -336,7 +422,7 @@ export class Trainer {
   readonly optimizer: Optimizer<ParamGroup>;
   readonly scheduler: AnyScheduler | null;
   readonly loader: DataLoader;
-  readonly lossFn = new CrossEntropyLoss();
+  readonly lossFn: CrossEntropyLoss;
   readonly train: SplitData;
   readonly val: SplitData;
   private state: TrainState;
@@ -362,6 +448,7 @@ export class Trainer {
     this.train = a.train;
     this.val = a.val;
     this.state = a.state;
+    this.lossFn = new CrossEntropyLoss({ label_smoothing: a.config.labelSmoothing });
   }
 
   /** Current optimizer step count, epoch etc. (a copy). */
@@ -393,7 +480,9 @@ export class Trainer {
       }
       if (overrides.out === undefined) config.out = path.dirname(savedFile);
     } else {
-      config = { ...DEFAULT_TRAIN_CONFIG };
+      const recipe = overrides.recipe ?? DEFAULT_TRAIN_CONFIG.recipe;
+      if (!(recipe in RECIPES)) throw new RangeError(`recipe must be one of ${Object.keys(RECIPES).join(', ')}, got '${String(recipe)}'`);
+      config = { ...DEFAULT_TRAIN_CONFIG, ...RECIPES[recipe], recipe };
       for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
     }
     validateConfig(config);
@@ -406,7 +495,7 @@ export class Trainer {
 
     const mcfg = saved ? saved.config : modelConfig({ width: config.width, image_size: config.imageSize, class_names: [...EMOTIONS] });
     manual_seed(config.seed);
-    const model = buildModel(mcfg);
+    const model = buildModel(mcfg, { dropout: config.dropout, fc_dropout: config.fcDropout });
     if (config.device === 'webgpu') await initWebGPU();
     if (saved) {
       const dir = path.dirname(savedFile);
@@ -422,14 +511,15 @@ export class Trainer {
     if (config.device !== 'cpu') model.to(config.device);
     model.train();
     const optimizer = makeOptimizer(config, model.parameters());
-    const scheduler = makeScheduler(config, optimizer);
 
     const n = train.dataset.length;
     const dropLast = n % config.batchSize === 1 && n > 1;
     if (dropLast) log(`note: ${n} training images leave a last batch of 1, which BatchNorm cannot train on; it is dropped each epoch`);
     const transform = resEmoteNetTransform(true, { size: [mcfg.image_size, mcfg.image_size], mean: mcfg.mean, std: mcfg.std, flipProb: config.flipProb });
-    const loader = new DataLoader(train.dataset, { batchSize: config.batchSize, transform, shuffle: true, seed: loaderSeedFor(config.seed), dropLast, prefetch: config.prefetch });
+    const augment = config.rotation || config.augScale || config.translate ? { rotation: config.rotation, scale: config.augScale, translate: config.translate } : null;
+    const loader = new DataLoader(train.dataset, { batchSize: config.batchSize, transform, shuffle: true, seed: loaderSeedFor(config.seed), dropLast, prefetch: config.prefetch, augment });
     if (loader.numBatches === 0) throw new RangeError(`no training batches: ${n} images with batch size ${config.batchSize}`);
+    const scheduler = makeScheduler(config, optimizer, loader.numBatches);
 
     let state: TrainState = {
       epoch: 0,
@@ -529,7 +619,9 @@ export class Trainer {
     // Wall time per step, batch loading included (it overlaps the previous step when prefetching).
     let tPrev = performance.now();
     for await (const b of this.loader) {
+      const lrUsed = this.currentLr();
       const { loss, logits } = trainStep(this.model, this.optimizer, this.lossFn, () => b.toTensors(c.device));
+      if (this.scheduler instanceof OneCycleLR) this.scheduler.step();
       let lv: number;
       let lg: Float32Array;
       try {
@@ -564,7 +656,7 @@ export class Trainer {
         epochLoss: p.lossSum / p.seen,
         epochAcc: p.correct / p.seen,
         imagesPerSec: p.seen / (p.trainMs / 1000),
-        lr: p.lr,
+        lr: lrUsed,
       });
       // Let the event loop run (signals such as Ctrl-C are delivered there): on the cpu every
       // await in a step may resolve as a microtask, which would starve it for a whole epoch.
@@ -616,7 +708,7 @@ export class Trainer {
     s.history.push(rec);
     this.dirty = true;
     if (this.scheduler instanceof ReduceLROnPlateau) this.scheduler.step(v.accuracy);
-    else this.scheduler?.step();
+    else if (!(this.scheduler instanceof OneCycleLR)) this.scheduler?.step();
     s.epoch++;
     s.epochEndPending = false;
     s.progress = freshProgress(this.currentLr());

@@ -422,3 +422,148 @@ export class ReduceLROnPlateau {
     this.mode_worse = worse;
   }
 }
+
+export interface OneCycleLROptions {
+  /** Fraction of the steps spent raising the lr (default 0.3). */
+  pct_start?: number;
+  /** 'cos' (default) or 'linear' annealing inside each phase. */
+  anneal_strategy?: 'cos' | 'linear';
+  /** Cycle momentum (SGD's `momentum`, Adam's beta1) inversely to the lr (default true). */
+  cycle_momentum?: boolean;
+  /** Lowest momentum, reached at max_lr (default 0.85). */
+  base_momentum?: number;
+  /** Highest momentum, at the start and the end (default 0.95). */
+  max_momentum?: number;
+  /** initial_lr = max_lr / div_factor (default 25). */
+  div_factor?: number;
+  /** min_lr = initial_lr / final_div_factor (default 1e4). */
+  final_div_factor?: number;
+  /** Three phases (up, down to initial_lr, down to min_lr) instead of two (default false). */
+  three_phase?: boolean;
+  last_epoch?: number;
+}
+
+interface OneCyclePhase {
+  end_step: number;
+  start_lr: string;
+  end_lr: string;
+  start_momentum: string;
+  end_momentum: string;
+}
+
+/** Sets the groups' one-cycle fields before the base constructor reads initial_lr (PyTorch's order). */
+function prepareOneCycle(optimizer: AnyOptimizer, max_lr: number | readonly number[], o: Required<Omit<OneCycleLROptions, 'last_epoch' | 'anneal_strategy' | 'three_phase'>>, last_epoch: number): AnyOptimizer {
+  checkOptimizer('OneCycleLR', optimizer);
+  const n = optimizer.param_groups.length;
+  const maxLrs = typeof max_lr === 'number' ? new Array<number>(n).fill(max_lr) : [...max_lr];
+  if (maxLrs.length !== n) throw new RangeError(`OneCycleLR: expected ${n} values for max_lr, got ${maxLrs.length}`);
+  for (const v of maxLrs) if (!(v > 0) || !Number.isFinite(v)) throw new RangeError(`OneCycleLR: max_lr must be positive numbers, got ${String(max_lr)}`);
+  if (!(o.div_factor > 0) || !(o.final_div_factor > 0)) throw new RangeError(`OneCycleLR: div_factor and final_div_factor must be positive, got ${o.div_factor} and ${o.final_div_factor}`);
+  if (last_epoch === -1) {
+    optimizer.param_groups.forEach((g, i) => {
+      g.initial_lr = maxLrs[i]! / o.div_factor;
+      g.max_lr = maxLrs[i]!;
+      g.min_lr = g.initial_lr / o.final_div_factor;
+    });
+  }
+  if (o.cycle_momentum) {
+    const g0 = optimizer.param_groups[0];
+    if (g0 && !('momentum' in g0) && !('betas' in g0)) throw new RangeError('OneCycleLR: optimizer must support momentum or betas with `cycle_momentum` enabled');
+    if (last_epoch === -1) {
+      for (const g of optimizer.param_groups) {
+        if ('betas' in g) g.betas = [o.max_momentum, ...(g.betas as number[]).slice(1)];
+        else g.momentum = o.max_momentum;
+        g.max_momentum = o.max_momentum;
+        g.base_momentum = o.base_momentum;
+      }
+    }
+  }
+  return optimizer;
+}
+
+/**
+ * The 1cycle policy (Smith and Topin, "Super-Convergence", arXiv 1708.07120), PyTorch 1.13's
+ * `OneCycleLR(optimizer, max_lr, total_steps, pct_start=0.3, anneal_strategy='cos',
+ * cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, div_factor=25.0,
+ * final_div_factor=1e4, three_phase=False)`: stepped once per batch, the lr rises from
+ * max_lr / div_factor to max_lr over the first pct_start of the steps, then anneals to
+ * initial_lr / final_div_factor; momentum (SGD) or beta1 (Adam) moves the other way between
+ * max_momentum and base_momentum. Phase ends are at pct_start * total_steps - 1 and
+ * total_steps - 1 as in PyTorch; cos annealing is end + (start - end) / 2 * (1 + cos(pi * pct)).
+ * Source: https://pytorch.org/docs/1.13/generated/torch.optim.lr_scheduler.OneCycleLR.html
+ * @throws RangeError for total_steps < 1, pct_start outside [0, 1], a bad anneal_strategy, or an
+ * optimizer without momentum when cycle_momentum is on; Error when stepped past total_steps.
+ */
+export class OneCycleLR extends LRScheduler {
+  total_steps: number;
+  _schedule_phases: OneCyclePhase[];
+  anneal_strategy: 'cos' | 'linear';
+  cycle_momentum: boolean;
+  /** Set (as in PyTorch) only when cycling momentum: whether it is Adam's beta1. */
+  use_beta1?: boolean;
+
+  /** `max_lr`: one peak lr for every group, or one per group. */
+  constructor(optimizer: AnyOptimizer, max_lr: number | readonly number[], total_steps: number, opts: OneCycleLROptions = {}) {
+    const o = {
+      pct_start: opts.pct_start ?? 0.3,
+      cycle_momentum: opts.cycle_momentum ?? true,
+      base_momentum: opts.base_momentum ?? 0.85,
+      max_momentum: opts.max_momentum ?? 0.95,
+      div_factor: opts.div_factor ?? 25,
+      final_div_factor: opts.final_div_factor ?? 1e4,
+    };
+    if (!Number.isInteger(total_steps) || total_steps < 1) throw new RangeError(`OneCycleLR: Expected positive integer total_steps, but got ${total_steps}`);
+    if (!(o.pct_start >= 0 && o.pct_start <= 1)) throw new RangeError(`OneCycleLR: Expected float between 0 and 1 pct_start, but got ${o.pct_start}`);
+    const strategy = opts.anneal_strategy ?? 'cos';
+    if (strategy !== 'cos' && strategy !== 'linear') throw new RangeError(`OneCycleLR: anneal_strategy must by one of 'cos' or 'linear', instead got ${String(strategy)}`);
+    const last = opts.last_epoch ?? -1;
+    super(prepareOneCycle(optimizer, max_lr, o, last), last);
+    this.total_steps = total_steps;
+    this.anneal_strategy = strategy;
+    this.cycle_momentum = o.cycle_momentum;
+    if (o.cycle_momentum) this.use_beta1 = 'betas' in (optimizer.param_groups[0] ?? {});
+    const ps = o.pct_start * total_steps;
+    this._schedule_phases = opts.three_phase
+      ? [
+          { end_step: ps - 1, start_lr: 'initial_lr', end_lr: 'max_lr', start_momentum: 'max_momentum', end_momentum: 'base_momentum' },
+          { end_step: 2 * ps - 2, start_lr: 'max_lr', end_lr: 'initial_lr', start_momentum: 'base_momentum', end_momentum: 'max_momentum' },
+          { end_step: total_steps - 1, start_lr: 'initial_lr', end_lr: 'min_lr', start_momentum: 'max_momentum', end_momentum: 'max_momentum' },
+        ]
+      : [
+          { end_step: ps - 1, start_lr: 'initial_lr', end_lr: 'max_lr', start_momentum: 'max_momentum', end_momentum: 'base_momentum' },
+          { end_step: total_steps - 1, start_lr: 'max_lr', end_lr: 'min_lr', start_momentum: 'base_momentum', end_momentum: 'max_momentum' },
+        ];
+    this._initial_step();
+  }
+
+  private anneal(start: number, end: number, pct: number): number {
+    if (this.anneal_strategy === 'linear') return (end - start) * pct + start;
+    return end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1);
+  }
+
+  override get_lr(): number[] {
+    const step = this.last_epoch;
+    if (step > this.total_steps) throw new Error(`OneCycleLR: Tried to step ${step} times. The specified number of total steps is ${this.total_steps}`);
+    return this.optimizer.param_groups.map((g) => {
+      let start = 0;
+      let lr = 0;
+      let mom = 0;
+      const phases = this._schedule_phases;
+      for (let i = 0; i < phases.length; i++) {
+        const ph = phases[i]!;
+        if (step <= ph.end_step || i === phases.length - 1) {
+          const pct = (step - start) / (ph.end_step - start);
+          lr = this.anneal(g[ph.start_lr] as number, g[ph.end_lr] as number, pct);
+          if (this.cycle_momentum) mom = this.anneal(g[ph.start_momentum] as number, g[ph.end_momentum] as number, pct);
+          break;
+        }
+        start = ph.end_step;
+      }
+      if (this.cycle_momentum) {
+        if (this.use_beta1) g.betas = [mom, ...(g.betas as number[]).slice(1)];
+        else g.momentum = mom;
+      }
+      return lr;
+    });
+  }
+}

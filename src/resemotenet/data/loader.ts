@@ -16,12 +16,23 @@
  * task that runs as soon as the consumer of batch k yields the event loop, e.g. while it awaits
  * the GPU. `stats.waitMs` shows how long the consumer still had to wait.
  */
-import { philox4x32, uniformFromBits } from '../../tensor/philox.js';
+import { philox4x32, philox4x32_10, uniformFromBits } from '../../tensor/philox.js';
 import { tensor } from '../../tensor/ops/creation.js';
 import type { Device } from '../../tensor/device.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { GrayDataset } from './dataset.js';
-import { ImageTransform, type TransformOptions } from './transforms.js';
+import { ImageTransform, type AffineParams, type TransformOptions } from './transforms.js';
+
+/**
+ * Random affine augmentation ranges (torchvision RandomAffine-like): each sample gets an angle
+ * uniform in [-rotation, rotation] degrees, a zoom uniform in [1 - scale, 1 + scale] and shifts
+ * uniform in [-translate, translate] of the image size, horizontally and vertically.
+ */
+export interface AugmentOptions {
+  rotation: number;
+  scale: number;
+  translate: number;
+}
 
 export interface DataLoaderOptions {
   /** Samples per batch (>= 1). */
@@ -36,6 +47,8 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
   /** Batches built ahead of the one being consumed (default 1; 0 builds each batch on request). */
   prefetch?: number;
+  /** Random affine augmentation (default none). */
+  augment?: AugmentOptions | null;
 }
 
 /**
@@ -53,6 +66,8 @@ export interface LoaderState {
   dropLast: boolean;
   shuffle: boolean;
   flipProb: number;
+  /** Absent or null: no affine augmentation. */
+  augment?: AugmentOptions | null;
 }
 
 /** One batch. `images` is [size, C, H, W] float32 row-major; `labels` int32 FER2013 ids. */
@@ -117,6 +132,19 @@ export function flipUniform(seed: number, epoch: number, index: number): number 
 }
 
 /**
+ * The affine parameters of sample `index` in `epoch` under `seed`: four uniforms from Philox block
+ * (index, 2 * epoch + 1, 1, 0) (the flips use counter word 2 = 0, so the streams never meet),
+ * mapped to [-1, 1) and scaled by the ranges. Null when every range is 0.
+ */
+export function affineFor(seed: number, epoch: number, index: number, a: AugmentOptions | null | undefined): AffineParams | null {
+  if (!a || (a.rotation === 0 && a.scale === 0 && a.translate === 0)) return null;
+  const words = new Uint32Array(4);
+  philox4x32_10(index >>> 0, (2 * epoch + 1) >>> 0, 1, 0, seed % TWO32, Math.floor(seed / TWO32), words);
+  const sym = (k: number) => 2 * uniformFromBits(words[k]!) - 1;
+  return { angle: sym(0) * a.rotation, scale: 1 + sym(1) * a.scale, tx: sym(2) * a.translate, ty: sym(3) * a.translate };
+}
+
+/**
  * DataLoader over a GrayDataset. Iterate with `for await (const b of loader)`: one pass yields
  * the remaining batches of the current epoch and then moves to the next epoch; `state()` taken
  * inside the loop body points at the batch after the current one.
@@ -128,6 +156,7 @@ export class DataLoader {
   readonly shuffle: boolean;
   readonly dropLast: boolean;
   readonly prefetch: number;
+  readonly augment: AugmentOptions | null;
   readonly stats: LoaderStats = { built: 0, buildMs: 0, waitMs: 0 };
   private seed: number;
   private epochNo = 0;
@@ -150,6 +179,14 @@ export class DataLoader {
     this.dropLast = opts.dropLast ?? false;
     this.prefetch = prefetch;
     this.seed = seed;
+    const a = opts.augment ?? null;
+    if (a) {
+      for (const [k, max] of [['rotation', 180], ['scale', 0.9], ['translate', 0.5]] as const) {
+        const v = a[k];
+        if (!(typeof v === 'number' && v >= 0 && v <= max)) throw new RangeError(`${where}: augment.${k} must be a number in [0, ${max}], got ${String(v)}`);
+      }
+    }
+    this.augment = a ? { rotation: a.rotation, scale: a.scale, translate: a.translate } : null;
   }
 
   /** Batches per epoch: floor(n / B) with dropLast, else ceil(n / B). */
@@ -200,7 +237,7 @@ export class DataLoader {
     for (let m = 0; m < size; m++) {
       const idx = order[start + m]!;
       const flip = this.flipped(epoch, idx);
-      tf.apply(this.dataset.image(idx), flip, images, m * numel);
+      tf.apply(this.dataset.image(idx), flip, images, m * numel, affineFor(this.seed, epoch, idx, this.augment) ?? undefined);
       labels[m] = this.dataset.labels[idx]!;
       indices[m] = idx;
       flips[m] = flip ? 1 : 0;
@@ -235,6 +272,7 @@ export class DataLoader {
       dropLast: this.dropLast,
       shuffle: this.shuffle,
       flipProb: this.transform.options.flipProb,
+      ...(this.augment ? { augment: { ...this.augment } } : {}),
     };
   }
 
@@ -251,6 +289,7 @@ export class DataLoader {
     for (const key of ['datasetLength', 'batchSize', 'dropLast', 'shuffle', 'flipProb'] as const) {
       if (s[key] !== mine[key]) throw new Error(`${where}: saved ${key} ${String(s[key])} differs from this loader's ${String(mine[key])}; the batches would not match`);
     }
+    if (JSON.stringify(s.augment ?? null) !== JSON.stringify(mine.augment ?? null)) throw new Error(`${where}: saved augment ${JSON.stringify(s.augment ?? null)} differs from this loader's ${JSON.stringify(mine.augment ?? null)}; the batches would not match`);
     checkSeed(where, s.seed);
     if (!Number.isInteger(s.epoch) || s.epoch < 0) throw new RangeError(`${where}: bad epoch ${s.epoch}`);
     if (!Number.isInteger(s.batchIndex) || s.batchIndex < 0 || s.batchIndex > this.numBatches) throw new RangeError(`${where}: batchIndex ${s.batchIndex} out of range 0..${this.numBatches}`);

@@ -186,6 +186,55 @@ export function normalizeTable(mean: number, std: number): Float32Array {
 }
 
 /**
+ * One random geometric change of a training image (as torchvision's RandomAffine, without
+ * shear): rotate by `angle` degrees (counter-clockwise) and zoom by `scale` about the centre, then
+ * shift by (`tx`, `ty`) fractions of the output width and height.
+ */
+export interface AffineParams {
+  angle: number;
+  scale: number;
+  tx: number;
+  ty: number;
+}
+
+/**
+ * Resamples `img` into an outW x outH grey image under `a` (see AffineParams), bilinear with the
+ * border pixels repeated outside the image. Source and output cover the same field of view when
+ * a is the identity, so a 48x48 face maps onto 64x64 as a plain (non-Pillow) bilinear upscale.
+ * Training only: evaluation uses the Pillow-exact resizeBilinear.
+ */
+export function affineResample(img: GrayImage, outW: number, outH: number, a: AffineParams): Uint8Array {
+  const { width: inW, height: inH, data } = img;
+  const dst = new Uint8Array(outW * outH);
+  const rad = (a.angle * Math.PI) / 180;
+  const c = Math.cos(rad) / a.scale;
+  const s = Math.sin(rad) / a.scale;
+  for (let y = 0; y < outH; y++) {
+    const v = (y + 0.5) / outH - 0.5 - a.ty;
+    for (let x = 0; x < outW; x++) {
+      const u = (x + 0.5) / outW - 0.5 - a.tx;
+      // inverse map: rotate by -angle and unzoom (image y grows downwards, so +angle turns counter-clockwise on screen)
+      const su = c * u - s * v;
+      const sv = s * u + c * v;
+      let sx = (su + 0.5) * inW - 0.5;
+      let sy = (sv + 0.5) * inH - 0.5;
+      sx = sx < 0 ? 0 : sx > inW - 1 ? inW - 1 : sx;
+      sy = sy < 0 ? 0 : sy > inH - 1 ? inH - 1 : sy;
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      const x1 = x0 + 1 < inW ? x0 + 1 : x0;
+      const y1 = y0 + 1 < inH ? y0 + 1 : y0;
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const top = data[y0 * inW + x0]! * (1 - fx) + data[y0 * inW + x1]! * fx;
+      const bot = data[y1 * inW + x0]! * (1 - fx) + data[y1 * inW + x1]! * fx;
+      dst[y * outW + x] = Math.round(top * (1 - fy) + bot * fy);
+    }
+  }
+  return dst;
+}
+
+/**
  * A compiled pipeline: validates the options once and keeps the normalisation tables.
  * `apply(img, flip)` returns float32 CHW of shape `shape` = [channels, size[0], size[1]].
  */
@@ -221,12 +270,14 @@ export class ImageTransform {
    * Runs the pipeline on one grey image (any size). `flip` says whether RandomHorizontalFlip fired
    * (the caller draws it, see DataLoader); it is honoured even when flipProb is 0.
    * Writes `numel` floats to `out` at `offset` (allocated when omitted) and returns `out`.
+   * `affine` (training augmentation, drawn by the caller) replaces the resize by
+   * {@link affineResample}; the flip comes after it.
    */
-  apply(img: GrayImage, flip: boolean, out?: Float32Array, offset = 0): Float32Array {
+  apply(img: GrayImage, flip: boolean, out?: Float32Array, offset = 0, affine?: AffineParams): Float32Array {
     const [c, h, w] = this.shape;
     const dst = out ?? new Float32Array(this.numel);
     if (offset < 0 || offset + this.numel > dst.length) throw new RangeError(`ImageTransform.apply: output of ${dst.length} floats has no room for ${this.numel} at offset ${offset}`);
-    const px = img.width === w && img.height === h ? img.data : resizeBilinear(img, w, h).data;
+    const px = affine ? affineResample(img, w, h, affine) : img.width === w && img.height === h ? img.data : resizeBilinear(img, w, h).data;
     if (px.length !== w * h) throw new RangeError(`ImageTransform.apply: image data has ${px.length} bytes, expected ${img.width}x${img.height}`);
     const hw = h * w;
     for (let ch = 0; ch < c; ch++) {
