@@ -21,7 +21,12 @@ weight_decay=1e-4); batch 16, shuffled; up to 80 epochs; the best model by valid
 (here FER2013's PublicTest), early stopping after --patience epochs without a better one (this
 library's rule: stop when `epochs_since_best >= patience`; the official script's
 `patience_counter > patience` runs one more epoch). The best weights are scored on PrivateTest at
-the end. Seeds: torch.manual_seed(seed) for weights and dropout, a torch.Generator(seed) for the
+the end. `--recipe shipped` switches to the recipe of the weights shipped in weights/ (see
+RECIPES below and src/resemotenet/train.ts): width 1/4 at 48x48, batch 64, SGD with Nesterov
+momentum under OneCycleLR (peak lr 0.05, stepped per batch), weight decay 5e-4, label smoothing
+0.1, random rotation / zoom / shift (F.affine_grid + F.grid_sample, border padding; this library
+samples the same ranges with its own bilinear warp) and flips, dropout 0.1 / 0.25, 30 epochs, no
+early stopping. Explicit options override the preset. Seeds: torch.manual_seed(seed) for weights and dropout, a torch.Generator(seed) for the
 shuffle order and flips (the numbers differ from the TypeScript run's, which uses Philox; the
 statistics are the same).
 
@@ -98,7 +103,7 @@ class ResidualBlock(nn.Module):
 
 
 class ResEmoteNet(nn.Module):
-    def __init__(self, num_classes=7, width=1.0):
+    def __init__(self, num_classes=7, width=1.0, dropout=0.2, fc_dropout=0.5):
         super().__init__()
         c = lambda n: chan(n, width)
         self.conv1 = nn.Conv2d(3, c(64), kernel_size=3, padding=1)
@@ -116,8 +121,8 @@ class ResEmoteNet(nn.Module):
         self.fc1 = nn.Linear(c(2048), c(1024))
         self.fc2 = nn.Linear(c(1024), c(512))
         self.fc3 = nn.Linear(c(512), c(256))
-        self.dropout1 = nn.Dropout(0.2)
-        self.dropout2 = nn.Dropout(0.5)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(fc_dropout)
         self.fc4 = nn.Linear(c(256), num_classes)
 
     def forward(self, x):
@@ -205,6 +210,28 @@ def evaluate(model, imgs, labels, batch, num_classes):
     return {"loss": loss_sum / n, "accuracy": float(np.trace(cm)) / n, "confusion": cm.tolist()}
 
 
+def augment(x, gen, rotation, scale, translate):
+    """Random affine per sample on normalised [n, C, H, W]: angle in +-rotation degrees, zoom in
+    [1-scale, 1+scale], shift in +-translate of the side; bilinear, border padding."""
+    n = x.shape[0]
+    u = torch.rand(n, 4, generator=gen) * 2 - 1
+    ang = u[:, 0] * rotation * math.pi / 180
+    zoom = 1 + u[:, 1] * scale
+    tx, ty = u[:, 2] * translate * 2, u[:, 3] * translate * 2  # normalised coordinates span 2
+    c, s = torch.cos(ang) / zoom, torch.sin(ang) / zoom
+    theta = torch.stack([torch.stack([c, -s, -(c * tx - s * ty)], 1), torch.stack([s, c, -(s * tx + c * ty)], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+RECIPES = {
+    "official": {},
+    "shipped": dict(width=0.25, image_size=48, batch_size=64, eval_batch_size=256, epochs=30, lr=0.05, momentum=0.9, nesterov=True,
+                    weight_decay=5e-4, scheduler="onecycle", label_smoothing=0.1, rotation=15.0, scale_jitter=0.15, translate=0.1,
+                    dropout=0.1, fc_dropout=0.25, patience=0),
+}
+
+
 def parse_width(s):
     if "/" in s:
         a, b = s.split("/")
@@ -217,16 +244,25 @@ def main(argv=None):
     default_data = os.environ.get("RESEMOTENET_DATA") or os.path.join(repo, "..", "shared", "data", "fer2013", "fer2013.csv.gz")
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=default_data)
-    ap.add_argument("--width", type=parse_width, default=1 / 16)
-    ap.add_argument("--epochs", type=int, default=80)
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--eval-batch-size", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=0.001)
-    ap.add_argument("--momentum", type=float, default=0.9)
-    ap.add_argument("--weight-decay", type=float, default=1e-4)
-    ap.add_argument("--patience", type=int, default=15)
+    ap.add_argument("--recipe", choices=sorted(RECIPES), default="official")
+    ap.add_argument("--width", type=parse_width, default=None, help="default 1/16 (official), 1/4 (shipped)")
+    ap.add_argument("--epochs", type=int)
+    ap.add_argument("--batch-size", type=int)
+    ap.add_argument("--eval-batch-size", type=int)
+    ap.add_argument("--lr", type=float, help="onecycle: the peak lr")
+    ap.add_argument("--momentum", type=float)
+    ap.add_argument("--nesterov", action="store_true", default=None)
+    ap.add_argument("--weight-decay", type=float)
+    ap.add_argument("--scheduler", choices=["none", "onecycle"])
+    ap.add_argument("--label-smoothing", type=float)
+    ap.add_argument("--rotation", type=float)
+    ap.add_argument("--scale-jitter", type=float)
+    ap.add_argument("--translate", type=float)
+    ap.add_argument("--dropout", type=float)
+    ap.add_argument("--fc-dropout", type=float)
+    ap.add_argument("--patience", type=int)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--image-size", type=int, default=64)
+    ap.add_argument("--image-size", type=int)
     ap.add_argument("--limit-train", type=int)
     ap.add_argument("--limit-val", type=int)
     ap.add_argument("--limit-test", type=int)
@@ -234,6 +270,12 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on the 2-core CI machine; 2 was 30x slower there)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
+    defaults = dict(width=1 / 16, epochs=80, batch_size=16, eval_batch_size=64, lr=0.001, momentum=0.9, nesterov=False, weight_decay=1e-4,
+                    scheduler="none", label_smoothing=0.0, rotation=0.0, scale_jitter=0.0, translate=0.0, dropout=0.2, fc_dropout=0.5,
+                    patience=15, image_size=64)
+    for k, v in {**defaults, **RECIPES[a.recipe]}.items():
+        if getattr(a, k) is None:
+            setattr(a, k, v)
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -246,11 +288,12 @@ def main(argv=None):
     tr_x, va_x, te_x = (resize_all(x, a.image_size) for x in (tr_x, va_x, te_x))
     print(f"data {a.data}: train {len(tr_y)}, val {len(va_y)}, test {len(te_y)} ({time.time() - t0:.1f} s)", file=sys.stderr)
 
-    model = ResEmoteNet(num_classes=7, width=a.width)
+    model = ResEmoteNet(num_classes=7, width=a.width, dropout=a.dropout, fc_dropout=a.fc_dropout)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"ResEmoteNet width {a.width}: {n_params:,} parameters, {a.threads} threads", file=sys.stderr)
-    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay)
+    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay, nesterov=a.nesterov)
     gen = torch.Generator().manual_seed(a.seed)
+    augmenting = a.rotation or a.scale_jitter or a.translate
     if a.out:
         os.makedirs(a.out, exist_ok=True)
         logf = open(os.path.join(a.out, "torch_log.jsonl"), "w")
@@ -260,22 +303,28 @@ def main(argv=None):
     start = time.time()
     n = len(tr_y)
     drop_last = n % a.batch_size == 1
+    nb = n // a.batch_size if drop_last else math.ceil(n / a.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.epochs * nb) if a.scheduler == "onecycle" else None
     for epoch in range(a.epochs):
         model.train()
         perm = torch.randperm(n, generator=gen)
         flips = torch.rand(n, generator=gen) < 0.5
         loss_sum, correct, seen = 0.0, 0, 0
         te = time.time()
-        nb = n // a.batch_size if drop_last else math.ceil(n / a.batch_size)
+        lr_epoch = opt.param_groups[0]["lr"]
         for b in range(nb):
             idx = perm[b * a.batch_size : (b + 1) * a.batch_size]
             x = to_input(tr_x[idx.numpy()], flips[idx])
+            if augmenting:
+                x = augment(x, gen, a.rotation, a.scale_jitter, a.translate)
             y = torch.from_numpy(tr_y[idx.numpy()])
             opt.zero_grad()
             out = model(x)
-            loss = F.cross_entropy(out, y)
+            loss = F.cross_entropy(out, y, label_smoothing=a.label_smoothing)
             loss.backward()
             opt.step()
+            if sched:
+                sched.step()
             loss_sum += loss.item() * len(idx)
             correct += (out.argmax(1) == y).sum().item()
             seen += len(idx)
@@ -287,7 +336,7 @@ def main(argv=None):
             best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
         else:
             since_best += 1
-        rec = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen, "val_loss": v["loss"], "val_acc": v["accuracy"], "images_per_s": seen / train_s, "train_seconds": train_s, "improved": improved}
+        rec = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen, "val_loss": v["loss"], "val_acc": v["accuracy"], "lr": lr_epoch, "images_per_s": seen / train_s, "train_seconds": train_s, "improved": improved}
         history.append(rec)
         print(json.dumps(rec), file=sys.stderr)
         if a.out:

@@ -9,17 +9,22 @@
  *    position, early-stopping counters and the per-epoch history;
  *  - `P.optim.safetensors` (resumable checkpoints only): the optimizer's state tensors, named
  *    `state.<param index>.<name>` (e.g. `state.0.momentum_buffer`).
- * Every file is written atomically (temporary file + rename; see writeFileAtomic), the sidecar
- * last. The sidecar and both tensor files carry the same random `checkpoint_id` (in the
- * safetensors `__metadata__`), so a crash between two renames is detected on load instead of
- * silently pairing a new model with an old sidecar.
+ * A save is atomic as a set (a kill -9 at any instant leaves the previous or the new checkpoint
+ * loadable and resumable): the tensors go to generation files named by the save's random
+ * `checkpoint_id`, `P.<id>.safetensors` and `P.<id>.optim.safetensors`, each written atomically
+ * (temporary file, fsync, rename); then the sidecar `P.json`, which names them, replaces the
+ * previous one with a single rename: that rename is the switch. Only then are `P.safetensors` /
+ * `P.optim.safetensors` re-pointed at the new generation (hard links, for tools that read the
+ * model file directly) and the previous generation's files removed. The tensor files also carry
+ * the `checkpoint_id` in their safetensors `__metadata__`, checked against the sidecar on load.
+ * Sidecars written before generation files (model_file `P.safetensors`) load as before.
  *
  * A checkpoint is named on the command line by its sidecar (`P.json`), its model file
  * (`P.safetensors`), or a run directory (its `best.json`, else `last.json`).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Device } from '../tensor/device.js';
@@ -214,36 +219,102 @@ export interface SaveCheckpointArgs {
   optimizer?: Optimizer<ParamGroup> | null;
 }
 
-/** Saves a checkpoint (see the module comment); returns the sidecar. */
+/** The generation files of checkpoint prefix P for save id `id` (see the module comment). */
+export function generationFiles(prefix: string, id: string): { model: string; optim: string } {
+  return { model: `${prefix}.${id}.safetensors`, optim: `${prefix}.${id}.optim.safetensors` };
+}
+
+/**
+ * Fault injection for the durability test (tests/resemotenet/durability.test.ts): with
+ * RESEMOTENET_CRASH_AT=<kind>:<stage>:<n>, the n-th checkpoint save of kind <kind> ('*': any kind)
+ * in this process kills the process (SIGKILL, as a power cut) right after <stage>: model, optim,
+ * sidecar, alias or cleanup. Unset (always, outside that test), it does nothing.
+ */
+let savesSeen = 0;
+function crashPoint(kind: string, stage: string, save: number): void {
+  const spec = process.env.RESEMOTENET_CRASH_AT;
+  if (!spec) return;
+  const [k, st, n] = spec.split(':');
+  if ((k === '*' || k === kind) && st === stage && save === Number(n)) process.kill(process.pid, 'SIGKILL');
+}
+function countSave(kind: string): number {
+  const k = process.env.RESEMOTENET_CRASH_AT?.split(':')[0];
+  if (k === '*' || k === kind) savesSeen++;
+  return savesSeen;
+}
+
+/** Points `alias` at `target` (a hard link renamed over it); false where links are not possible. */
+async function relink(target: string, alias: string): Promise<boolean> {
+  const tmp = path.join(path.dirname(alias), `.${path.basename(alias)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await link(target, tmp);
+    await rename(tmp, alias);
+    return true;
+  } catch {
+    await unlink(tmp).catch(() => undefined);
+    return false;
+  }
+}
+
+/** The sidecar at `file` if it can be read, else null (no throw: used to find the previous generation). */
+async function previousSidecar(file: string): Promise<Sidecar | null> {
+  if (!existsSync(file)) return null;
+  try {
+    return await readSidecar(file);
+  } catch {
+    return null;
+  }
+}
+
+/** Saves a checkpoint atomically as a set (see the module comment); returns the sidecar. */
 export async function saveCheckpoint(a: SaveCheckpointArgs): Promise<Sidecar> {
   const files = checkpointFiles(a.prefix);
+  await mkdir(path.dirname(files.json), { recursive: true });
   const id = randomBytes(8).toString('hex');
+  const gen = generationFiles(a.prefix, id);
+  const saveNo = countSave(a.kind);
+  const prev = await previousSidecar(files.json);
   const meta = { format: 'pt', checkpoint_id: id, arch: 'ResEmoteNet' };
   const sd = a.model.state_dict();
   try {
-    await save_file(sd, files.model, meta);
+    await save_file(sd, gen.model, meta);
   } finally {
     for (const t of Object.values(sd)) t.dispose();
   }
+  crashPoint(a.kind, 'model', saveNo);
   let optimizerJson: unknown = undefined;
   if (a.optimizer) {
     const { tensors, json } = packOptimizer(a.optimizer);
-    await save_file(tensors, files.optim, meta);
+    await save_file(tensors, gen.optim, meta);
     optimizerJson = json;
+    crashPoint(a.kind, 'optim', saveNo);
   }
   const sidecar: Sidecar = {
     format: 'resemotenet-checkpoint',
     version: 1,
     kind: a.kind,
     checkpoint_id: id,
-    model_file: path.basename(files.model),
-    optimizer_file: a.optimizer ? path.basename(files.optim) : null,
+    model_file: path.basename(gen.model),
+    optimizer_file: a.optimizer ? path.basename(gen.optim) : null,
     created: new Date().toISOString(),
     config: a.config,
     ...(a.extra ?? {}),
     ...(optimizerJson ? { optimizer_state: optimizerJson } : {}),
   };
-  await writeTextAtomic(files.json, toJson(sidecar) + '\n');
+  await writeTextAtomic(files.json, toJson(sidecar) + '\n'); // the switch
+  crashPoint(a.kind, 'sidecar', saveNo);
+  await relink(gen.model, files.model);
+  if (a.optimizer) await relink(gen.optim, files.optim);
+  else await unlink(files.optim).catch(() => undefined);
+  crashPoint(a.kind, 'alias', saveNo);
+  if (prev) {
+    const dir = path.dirname(files.json);
+    const keep = new Set([path.basename(gen.model), path.basename(gen.optim), path.basename(files.model), path.basename(files.optim)]);
+    for (const f of [prev.model_file, prev.optimizer_file]) {
+      if (f && !keep.has(f) && path.basename(f) === f) await unlink(path.join(dir, f)).catch(() => undefined);
+    }
+  }
+  crashPoint(a.kind, 'cleanup', saveNo);
   return sidecar;
 }
 
@@ -400,7 +471,9 @@ export async function importCheckpoint(input: string, o: ImportOptions): Promise
       throw new Error(`${input}: ${(e as Error).message}`);
     }
     const outAbs = path.resolve(o.out);
-    const prefix = existsSync(outAbs) && statSync(outAbs).isDirectory() ? path.join(outAbs, 'imported') : outAbs.replace(/\.(json|safetensors)$/, '');
+    // An existing folder, or a path written with a trailing slash, is a folder (created as needed).
+    const asDir = (existsSync(outAbs) && statSync(outAbs).isDirectory()) || /[\\/]$/.test(o.out);
+    const prefix = asDir ? path.join(outAbs, 'imported') : outAbs.replace(/\.(json|safetensors)$/, '');
     const sidecar = await saveCheckpoint({ prefix, model, config: cfg, kind: 'imported', extra: { source: path.resolve(input) } });
     return { model, sidecar, prefix };
   } finally {

@@ -12,7 +12,7 @@
  * (after saving a resumable checkpoint).
  */
 import path from 'node:path';
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
@@ -23,6 +23,7 @@ import { formatEvalResult, runEvaluation, writeCurves } from './evaluate.js';
 import { formatPredictions, predictFiles } from './predict.js';
 import { importCheckpoint, parseClassNames, CLASS_NAME_PRESETS } from './checkpoint.js';
 import { num_parameters } from '../nn/module.js';
+import { RunExistsError } from './run_folder.js';
 
 /** Where output goes (tests pass collectors). */
 export interface CliIO {
@@ -142,7 +143,8 @@ async function runTrain(cmd: Command, io: Required<CliIO>): Promise<number> {
       io.err('\nsecond Ctrl-C: exiting without saving');
       process.exit(130);
     }
-    io.err('\nCtrl-C: finishing the current step and saving a resumable checkpoint (Ctrl-C again to quit at once)');
+    if (trainer?.phase === 'test') io.err('\nCtrl-C: stopping the final test (the checkpoints are already saved; Ctrl-C again to quit at once)');
+    else io.err('\nCtrl-C: finishing the current step and saving a resumable checkpoint (Ctrl-C again to quit at once)');
     pendingStop = true;
     trainer?.requestStop('interrupted');
   };
@@ -158,9 +160,9 @@ async function runTrain(cmd: Command, io: Required<CliIO>): Promise<number> {
   try {
     if (!resume) resolveDataSource(o.data); // the missing-data help comes first, before any device setup
     const device = await resolveDevice(o.device as DeviceOption, (s) => io.err(s));
+    // On --resume the checkpoint's device is kept unless --device is given.
     const overrides = { ...trainOverrides(cmd, !!resume), ...(!resume || cmd.getOptionValueSource('device') === 'cli' ? { device } : {}) };
-    if (resume && overrides.device === undefined) overrides.device = device;
-    trainer = await Trainer.create(overrides, { resume, log: io.err });
+    trainer = await Trainer.create(overrides, { resume, log: io.err, overwrite: o.overwrite === true });
     if (pendingStop) trainer.requestStop('interrupted');
     const c = trainer.config;
     io.err(
@@ -211,13 +213,15 @@ async function runTrain(cmd: Command, io: Required<CliIO>): Promise<number> {
     });
     if (bar) (bar as cliProgress.SingleBar).stop();
     bars?.stop();
+    const logs = ['log.jsonl', 'log.csv', 'curves.svg'].map((f) => path.join(result.out, f)).filter((f) => existsSync(f));
     const summary = [
       `stopped: ${result.stopReason} after ${result.epochs} epochs, ${result.globalStep} steps; best validation accuracy ${result.bestEpoch ? `${pct(result.bestValAcc)} (epoch ${result.bestEpoch})` : 'n/a'}`,
       `checkpoints: ${result.bestCheckpoint ?? '(no best yet)'}, ${result.lastCheckpoint}`,
-      `logs: ${path.join(result.out, 'log.jsonl')}, ${path.join(result.out, 'log.csv')}, curves ${path.join(result.out, 'curves.svg')}`,
+      logs.length ? `logs: ${logs.join(', ')}` : 'logs: none yet (written at the end of each epoch)',
     ];
+    if (result.testSkipped) summary.push('test: skipped (interrupted); score the best checkpoint with `resemotenet eval`');
     if (result.test) summary.push(`test ${result.test.split} with the best checkpoint: accuracy ${pct(result.test.result.accuracy)}, loss ${result.test.result.loss.toFixed(4)} on ${result.test.result.count} images of ${result.test.origin}; wrote ${result.test.files.join(', ')}`);
-    if (result.stopReason === 'interrupted' || result.stopReason === 'max_steps' || result.stopReason === 'time_budget') {
+    if ((result.stopReason === 'interrupted' && !result.testSkipped) || result.stopReason === 'max_steps' || result.stopReason === 'time_budget') {
       summary.push(`resume with: resemotenet train --resume ${result.out}${result.stopReason === 'max_steps' ? ' --max-steps <more>' : ''}`);
     }
     if (o.json) io.out(JSON.stringify({ ...result, test: result.test ? { split: result.test.split, accuracy: result.test.result.accuracy, loss: result.test.result.loss, files: result.test.files } : undefined }, null, 2));
@@ -282,7 +286,8 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
     .option('--val-split <name>', 'validation split (early stopping, best checkpoint)', d.valSplit)
     .option('--test-split <name>', "split scored with the best checkpoint at the end ('none': skip)", d.testSplit!)
     .option('--prefetch <n>', 'batches prepared ahead', intArg('--prefetch'), d.prefetch)
-    .option('--resume <dir>', "continue a stopped run from its folder's last checkpoint")
+    .option('--resume <dir>', "continue a stopped run from its folder's last checkpoint (with the run's own settings)")
+    .option('--overwrite', 'start over in an --out folder that already holds a run (its checkpoints and logs are replaced)')
     .option('--no-progress', 'no progress bars')
     .option('--json', 'print the result as JSON')
     .action(async (_opts, cmd: Command) => done(await runTrain(cmd, { ...io, progress: io.progress && cmd.opts().progress !== false })));
@@ -408,7 +413,7 @@ export async function main(argv: string[], ioIn: Partial<CliIO> = {}): Promise<n
       if (e.message) io.err(e.message);
       return e.code;
     }
-    if (e instanceof RangeError || e instanceof InvalidArgumentError) {
+    if (e instanceof RangeError || e instanceof InvalidArgumentError || e instanceof RunExistsError) {
       io.err(`error: ${e.message}`);
       return 2;
     }

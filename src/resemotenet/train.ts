@@ -45,6 +45,7 @@ import { buildModel, checkPair, checkpointFiles, modelConfig, readSidecar, resol
 import { describeSource, loadSplit, resolveDataSource, type SplitData } from './datasets.js';
 import { EvalAborted, evalTransform, evaluateModel, writeEvalOutputs, type EvalResult } from './evaluate.js';
 import { trainingCurvesSvg } from './plot.js';
+import { cleanRunFolder, existingRunFiles, RunExistsError } from './run_folder.js';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
 export type SchedulerName = 'none' | 'step' | 'cosine' | 'plateau' | 'onecycle';
@@ -206,6 +207,9 @@ export const RECIPES: Readonly<Record<RecipeName, Partial<TrainConfig>>> = {
 /** Settings that a resumed run may change; the others come from the checkpoint. */
 export const RESUME_OVERRIDABLE: readonly (keyof TrainConfig)[] = ['out', 'epochs', 'patience', 'maxSteps', 'timeBudgetMin', 'device', 'evalBatchSize', 'prefetch', 'testSplit', 'limitTest', 'data'];
 
+/** Per-invocation limits: not carried over by --resume (give them again to use them). */
+const PER_INVOCATION: readonly (keyof TrainConfig)[] = ['maxSteps', 'timeBudgetMin'];
+
 /** One row of the per-epoch log. */
 export interface EpochRecord {
   /** 1-based epoch number. */
@@ -272,6 +276,8 @@ export interface TrainResult {
   lastCheckpoint: string;
   bestCheckpoint: string | null;
   test?: { split: string; origin: string; result: EvalResult; files: string[] };
+  /** The final test was interrupted (Ctrl-C during it): the checkpoints are complete, the test not run. */
+  testSkipped?: boolean;
 }
 
 /** Running sums of the current epoch (saved, so a resumed half epoch logs the same means). */
@@ -427,6 +433,8 @@ export class Trainer {
   readonly val: SplitData;
   private state: TrainState;
   private stopRequest: StopReason | null = null;
+  /** What fit() is doing: 'train' (steps and validation) or 'test' (the final test split). */
+  phase: 'idle' | 'train' | 'test' = 'idle';
   private startMs = 0;
   /** Whether the state changed since the last save of `last`. */
   private dirty = true;
@@ -459,10 +467,14 @@ export class Trainer {
   /**
    * Loads the data and builds model, optimizer, scheduler and loader, or restores them from a
    * run folder's `last` checkpoint (`resume`); with resume, `overrides` may change only
-   * {@link RESUME_OVERRIDABLE} settings (others are ignored with a warning).
-   * @throws MissingDataError without data; RangeError for a bad setting.
+   * {@link RESUME_OVERRIDABLE} settings (an override is logged; --max-steps and --time-budget
+   * apply to this invocation only), and any other setting must equal the checkpoint's. Without
+   * resume, an `out` folder that already holds a run is refused unless `overwrite`.
+   * Stale temporary and unreferenced generation files of `out` are removed (and logged).
+   * @throws MissingDataError without data; RangeError for a bad setting or a setting that
+   * contradicts the resumed checkpoint; RunExistsError for an existing run without overwrite.
    */
-  static async create(overrides: Partial<TrainConfig>, opts: { resume?: string; log?: (s: string) => void } = {}): Promise<Trainer> {
+  static async create(overrides: Partial<TrainConfig>, opts: { resume?: string; log?: (s: string) => void; overwrite?: boolean } = {}): Promise<Trainer> {
     const log = opts.log ?? (() => {});
     let config: TrainConfig;
     let saved: Sidecar | null = null;
@@ -473,10 +485,18 @@ export class Trainer {
       const tc = saved.train_config as TrainConfig | undefined;
       if (!tc || !saved.train_state || !saved.optimizer_file) throw new Error(`${savedFile}: not a resumable training checkpoint (use the run's last.json)`);
       config = { ...DEFAULT_TRAIN_CONFIG, ...tc };
+      for (const k of PER_INVOCATION) (config as unknown as Record<string, unknown>)[k] = null;
+      const refused: string[] = [];
       for (const [k, v] of Object.entries(overrides) as [keyof TrainConfig, unknown][]) {
         if (v === undefined) continue;
-        if ((RESUME_OVERRIDABLE as readonly string[]).includes(k)) (config as unknown as Record<string, unknown>)[k] = v;
-        else if (JSON.stringify(v) !== JSON.stringify(config[k])) log(`warning: --resume keeps the checkpoint's ${k} = ${JSON.stringify(config[k])} (ignoring ${JSON.stringify(v)})`);
+        const same = JSON.stringify(v) === JSON.stringify(config[k]);
+        if ((RESUME_OVERRIDABLE as readonly string[]).includes(k)) {
+          if (!same && !(PER_INVOCATION as readonly string[]).includes(k) && k !== 'out') log(`resume: overriding ${k}: ${JSON.stringify(config[k])} -> ${JSON.stringify(v)}`);
+          (config as unknown as Record<string, unknown>)[k] = v;
+        } else if (!same) refused.push(`${k} (checkpoint ${JSON.stringify(config[k])}, given ${JSON.stringify(v)})`);
+      }
+      if (refused.length) {
+        throw new RangeError(`${savedFile}: --resume continues the run with its own settings; these contradict it: ${refused.join('; ')}. Drop them, or start a new run (another --out)`);
       }
       if (overrides.out === undefined) config.out = path.dirname(savedFile);
     } else {
@@ -486,6 +506,12 @@ export class Trainer {
       for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
     }
     validateConfig(config);
+    if (!saved) {
+      const present = existingRunFiles(config.out);
+      if (present.length && !opts.overwrite) throw new RunExistsError(path.resolve(config.out), present);
+    }
+    const removed = await cleanRunFolder(config.out);
+    if (removed.length) log(`removed ${removed.length} stale file(s) left by an interrupted save in ${config.out}: ${removed.join(', ')}`);
     const src = resolveDataSource(config.data);
     config.data = src.kind === 'csv' ? src.file : src.root;
     log(`data: ${describeSource(src)}`);
@@ -612,6 +638,8 @@ export class Trainer {
     const s = this.state;
     const c = this.config;
     const nb = this.loader.numBatches;
+    // A resumed run that is already at its step limit must not take one more step.
+    if (c.maxSteps !== null && s.globalStep >= c.maxSteps) return 'max_steps';
     if (this.loader.epoch !== s.epoch) throw new Error(`internal: loader at epoch ${this.loader.epoch} but training at ${s.epoch}`);
     hooks.onEpochStart?.({ epoch: s.epoch, epochs: c.epochs, numBatches: nb, startBatch: this.loader.batchIndex });
     if (s.progress.steps === 0) s.progress.lr = this.currentLr();
@@ -731,6 +759,7 @@ export class Trainer {
     const log = hooks.log ?? (() => {});
     await mkdir(c.out, { recursive: true });
     this.startMs = performance.now();
+    this.phase = 'train';
     let reason: StopReason | null = null;
     try {
       for (;;) {
@@ -775,8 +804,16 @@ export class Trainer {
       bestCheckpoint: bestFile,
     };
     if (reason !== 'interrupted' && bestFile && c.testSplit) {
-      result.test = await this.testBest(bestFile, hooks);
+      this.phase = 'test';
+      try {
+        result.test = await this.testBest(bestFile, hooks);
+      } catch (e) {
+        if (!(e instanceof EvalAborted)) throw e;
+        result.stopReason = 'interrupted';
+        result.testSkipped = true;
+      }
     }
+    this.phase = 'idle';
     return result;
   }
 
@@ -786,11 +823,13 @@ export class Trainer {
     const src = resolveDataSource(c.data);
     const test = await loadSplit(src, c.testSplit!, { limit: c.limitTest ?? undefined, seed: c.seed });
     const sc = await readSidecar(bestFile);
+    const bestModelFile = path.join(path.dirname(bestFile), sc.model_file);
+    await checkPair(bestFile, bestModelFile, sc.checkpoint_id);
     const current = this.model.state_dict();
     const snapshot: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(current)) snapshot[k] = t.clone();
     for (const t of Object.values(current)) t.dispose();
-    const best = await load_file(path.join(path.dirname(bestFile), sc.model_file), { device: c.device });
+    const best = await load_file(bestModelFile, { device: c.device });
     try {
       this.model.load_state_dict(best);
       const result = await evaluateModel(this.model, test.dataset, {
@@ -799,6 +838,7 @@ export class Trainer {
         classNames: this.modelConfig.class_names,
         batchSize: c.evalBatchSize,
         onProgress: (d, t) => hooks.onEvalProgress?.(`test (${test.name})`, d, t),
+        shouldAbort: () => this.stopRequest === 'interrupted',
       });
       const w = await writeEvalOutputs(c.out, test.name, result, { ids: test.ids, checkpoint: bestFile, origin: test.origin });
       return { split: test.name, origin: test.origin, result, files: [w.json, w.svg] };
@@ -811,8 +851,8 @@ export class Trainer {
 }
 
 /** Convenience: `Trainer.create` then `fit`. */
-export async function train(config: Partial<TrainConfig>, opts: { resume?: string; hooks?: TrainHooks; onTrainer?: (t: Trainer) => void } = {}): Promise<TrainResult> {
-  const t = await Trainer.create(config, { resume: opts.resume, log: opts.hooks?.log });
+export async function train(config: Partial<TrainConfig>, opts: { resume?: string; overwrite?: boolean; hooks?: TrainHooks; onTrainer?: (t: Trainer) => void } = {}): Promise<TrainResult> {
+  const t = await Trainer.create(config, { resume: opts.resume, overwrite: opts.overwrite, log: opts.hooks?.log });
   opts.onTrainer?.(t);
   return t.fit(opts.hooks);
 }

@@ -9,6 +9,6 @@ export { SubsetDataset, type GrayDataset, type GrayImage } from './dataset.js';
 export { loadFer2013Csv, Fer2013Data, FER_SIDE, FER_PIXELS, type Fer2013CsvOptions } from './fer_csv.js';
 export { decodeImageToGray, rgbToL, sniffImageFormat } from './image_decode.js';
 export { loadImageFolder, ImageFolderData, type ImageFolderOptions, type ClassFolder } from './image_folder.js';
-export { ImageTransform, resEmoteNetTransform, resizeBilinear, normalizeTable, IMAGENET_MEAN, IMAGENET_STD, type TransformOptions } from './transforms.js';
-export { DataLoader, epochPermutation, flipUniform, type DataLoaderOptions, type LoaderState, type Batch, type LoaderStats } from './loader.js';
+export { ImageTransform, resEmoteNetTransform, resizeBilinear, affineResample, type AffineParams, normalizeTable, IMAGENET_MEAN, IMAGENET_STD, type TransformOptions } from './transforms.js';
+export { DataLoader, epochPermutation, flipUniform, affineFor, type AugmentOptions, type DataLoaderOptions, type LoaderState, type Batch, type LoaderStats } from './loader.js';
 export { classCounts, summarize, formatSummary, type DatasetSummary, type CountRow } from './summary.js';
