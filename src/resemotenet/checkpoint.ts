@@ -34,6 +34,7 @@ import { initWebGPU } from '../kernels/webgpu/index.js';
 import { ResEmoteNet } from './model.js';
 import { EMOTIONS } from './data/labels.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from './data/transforms.js';
+import { PRETRAINED, pretrainedSidecarPath } from './weights.js';
 
 /** The model's description, stored in every sidecar. */
 export interface ModelConfig {
@@ -154,6 +155,11 @@ export function checkpointFiles(prefix: string): { json: string; model: string; 
  * @throws Error naming the path when nothing usable is there.
  */
 export function resolveCheckpointPath(p: string): string {
+  if (p === PRETRAINED) {
+    const f = pretrainedSidecarPath();
+    if (!existsSync(f)) throw new Error(`the shipped weights are missing (${f}); this copy of the package has none: pass a checkpoint with -c`);
+    return f;
+  }
   const abs = path.resolve(p);
   if (existsSync(abs) && statSync(abs).isDirectory()) {
     for (const n of ['best.json', 'last.json', 'imported.json', 'model.json']) {
@@ -350,6 +356,8 @@ export interface LoadedCheckpoint {
   file: string;
   sidecar: Sidecar;
   model: ResEmoteNet;
+  /** The package's shipped weights (`pretrained`). */
+  pretrained: boolean;
 }
 
 /**
@@ -387,10 +395,23 @@ export async function loadCheckpoint(p: string, opts: { device?: Device; classNa
     }
     if (opts.device === 'webgpu') await initWebGPU();
     if (opts.device && opts.device !== 'cpu') model.to(opts.device);
-    return { file, sidecar, model };
+    return { file, sidecar, model, pretrained: p === PRETRAINED || file === pretrainedSidecarPath() };
   } finally {
     for (const t of Object.values(sd)) t.dispose();
   }
+}
+
+/**
+ * The trained ResEmoteNet that ships with the package (weights/resemotenet: trained by this
+ * library on FER2013, see weights/resemotenet/README.md for the recipe and accuracy), in eval
+ * mode on `device` (default cpu; call `await initWebGPU()` first for webgpu). Half-precision
+ * storage is widened to float32 on load.
+ * @throws Error when this copy of the package has no shipped weights.
+ */
+export async function loadPretrained(opts: { device?: Device } = {}): Promise<LoadedCheckpoint> {
+  const ck = await loadCheckpoint(PRETRAINED, opts);
+  ck.model.eval();
+  return ck;
 }
 
 /**

@@ -3,7 +3,7 @@
  *
  *   npx resemotenet train --data ../shared/data/fer2013/fer2013.csv.gz --out runs/r1
  *   npx resemotenet eval -c runs/r1 --data ... --split PrivateTest
- *   npx resemotenet predict -c runs/r1 face1.png face2.jpg [--json]
+ *   npx resemotenet predict -c runs/r1 photo.jpg photos/ [--json|--csv] [--annotate out/] [--no-detect]
  *   npx resemotenet import best_model.pth --out weights/official --class-names official
  *   npx resemotenet curves runs/r1
  *
@@ -20,10 +20,12 @@ import { parseDevice, resolveDevice, type DeviceOption } from './device.js';
 import { MissingDataError, resolveDataSource } from './datasets.js';
 import { DEFAULT_TRAIN_CONFIG, Trainer, type TrainConfig, type TrainResult, type OptimizerName, type SchedulerName, type RecipeName, RECIPES } from './train.js';
 import { formatEvalResult, runEvaluation, writeCurves } from './evaluate.js';
-import { formatPredictions, predictFiles } from './predict.js';
+import { predictFiles } from './predict.js';
+import { formatCsv, formatFaceTable, formatJson } from './predict_format.js';
 import { importCheckpoint, parseClassNames, CLASS_NAME_PRESETS } from './checkpoint.js';
 import { num_parameters } from '../nn/module.js';
 import { RunExistsError } from './run_folder.js';
+import type { FreezeMode } from './finetune.js';
 
 /** Where output goes (tests pass collectors). */
 export interface CliIO {
@@ -90,6 +92,9 @@ function trainOverrides(cmd: Command, resume: boolean): Partial<TrainConfig> {
   return {
     ...pick('recipe', 'recipe', (v) => v as RecipeName),
     ...pick('data', 'data'),
+    ...pick('init', 'init'),
+    ...pick('classes', 'classes', (v) => (v === 'auto' ? 'auto' : String(v).split(',').map((x) => x.trim()).filter(Boolean))),
+    ...pick('freeze', 'freeze', (v) => v as FreezeMode),
     ...pick('out', 'out'),
     ...pick('epochs', 'epochs'),
     ...pick('batchSize', 'batchSize'),
@@ -248,6 +253,9 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
     .option('--data <path>', 'fer2013.csv / .csv.gz (or a folder holding it), or an ImageFolder root [env RESEMOTENET_DATA]')
     .addOption(new Option('--recipe <name>', "settings preset: 'official' (the paper's script) or 'shipped' (the recipe of the weights in weights/); explicit options override it").choices(Object.keys(RECIPES)).default(d.recipe))
     .option('--out <dir>', 'output folder', d.out)
+    .option('--init <checkpoint>', "fine-tune: start from a checkpoint (sidecar or run folder) or 'pretrained' (the shipped weights)")
+    .option('--classes <names>', "other classes than FER2013's: a comma list, or 'auto' (the training folders' names); the data must be an ImageFolder with one folder per class")
+    .addOption(new Option('--freeze <part>', "weights kept fixed: none, features (train fc1..fc4), all-but-head (train fc4)").choices(['none', 'features', 'all-but-head']).default(d.freeze))
     .option('--epochs <n>', 'maximum epochs', intArg('--epochs'), d.epochs)
     .option('--batch-size <n>', 'training batch size', intArg('--batch-size'), d.batchSize)
     .option('--eval-batch-size <n>', 'validation/test batch size', intArg('--eval-batch-size'), d.evalBatchSize)
@@ -294,21 +302,22 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
 
   program
     .command('eval')
-    .description('accuracy, per-class precision/recall/F1 and the confusion matrix of a checkpoint on a split (table + SVG + JSON)')
-    .option('-c, --checkpoint <path>', 'checkpoint: a .json sidecar, a .safetensors or a run folder', DEFAULT_TRAIN_CONFIG.out)
+    .description('accuracy (and the leak-free accuracy on FER2013), per-class precision/recall/F1 and the confusion matrix of a checkpoint on a split (table + SVG + JSON)')
+    .option('-c, --checkpoint <path>', "checkpoint: a .json sidecar, a .safetensors, a run folder, or 'pretrained' (the shipped weights)", 'pretrained')
     .option('--data <path>', 'data (as for train) [env RESEMOTENET_DATA]')
     .option('--split <name>', 'PrivateTest, PublicTest, Training, or an ImageFolder split folder', 'PrivateTest')
     .addOption(new Option('--device <name>', 'cpu, webgpu or auto').argParser(deviceArg).default('auto'))
     .option('--batch-size <n>', 'batch size', intArg('--batch-size'), 64)
     .option('--limit <n>', 'use only n images', intArg('--limit'))
     .option('--seed <n>', 'seed of the --limit sample (ImageFolder)', intArg('--seed'), 0)
-    .option('--out <dir>', "where to write eval_<split>.json, confusion_<split>.svg, curves.svg (default: the checkpoint's folder)")
+    .option('--out <dir>', "where to write eval_<split>.json, confusion_<split>.svg, curves.svg (default: the checkpoint's folder; nothing for the shipped weights)")
+    .option('--duplicates <csv>', 'FER2013 duplicates list for the leak-free accuracy (default: fer2013_duplicates.csv beside the data)')
     .option('--class-names <names>', `override the checkpoint's class names (comma list or ${Object.keys(CLASS_NAME_PRESETS).join('/')})`, classNamesArg)
     .option('--json', 'print the metrics as JSON')
     .action(async (o) => {
       const device = await resolveDevice(o.device, (s) => io.err(s));
       let bar: cliProgress.SingleBar | null = null;
-      const { result, files, text, split } = await runEvaluation({
+      const { result, files, text, split, leakFree } = await runEvaluation({
         checkpoint: o.checkpoint,
         data: o.data,
         split: o.split,
@@ -317,6 +326,7 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
         limit: o.limit,
         seed: o.seed,
         out: o.out,
+        duplicates: o.duplicates,
         classNames: o.classNames,
         log: io.err,
         onProgress: (dn, total) => {
@@ -328,28 +338,51 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
       });
       (bar as cliProgress.SingleBar | null)?.stop();
       if (o.json) {
-        io.out(JSON.stringify({ split: split.name, origin: split.origin, count: result.count, accuracy: result.accuracy, loss: result.loss, per_class: result.report.perClass, macro: result.report.macro, weighted: result.report.weighted, confusion: result.report.confusion, class_names: result.report.classNames, files }, null, 2));
+        io.out(JSON.stringify({ split: split.name, origin: split.origin, count: result.count, accuracy: result.accuracy, leak_free: leakFree ?? undefined, loss: result.loss, per_class: result.report.perClass, macro: result.report.macro, weighted: result.report.weighted, confusion: result.report.confusion, class_names: result.report.classNames, files }, null, 2));
       } else {
         io.out(text);
-        io.out(`\nwrote ${files.join(', ')}`);
+        io.out(files.length ? `\nwrote ${files.join(', ')}` : '\n(no files written: give --out to save the JSON and the confusion-matrix SVG)');
       }
       done(0);
     });
 
   program
     .command('predict')
-    .description('per-emotion probabilities (softmax) for face images (PNG/JPEG; each image is taken as the face crop)')
-    .argument('<images...>', 'image files')
+    .description('find the faces in photos (BlazeFace), crop and level each one, and give its per-emotion probabilities (softmax); one row per face')
+    .argument('<inputs...>', 'image files (PNG/JPEG) and folders (searched recursively for .png/.jpg/.jpeg)')
     .option('-c, --checkpoint <path>', 'checkpoint: a .json sidecar, a .safetensors or a run folder', DEFAULT_TRAIN_CONFIG.out)
     .addOption(new Option('--device <name>', 'cpu, webgpu or auto').argParser(deviceArg).default('auto'))
     .option('--class-names <names>', "override the checkpoint's class names", classNamesArg)
     .option('--json', 'print JSON instead of a table')
-    .action(async (images: string[], o) => {
+    .option('--csv', 'print CSV instead of a table')
+    .option('--no-detect', 'no face detection: each whole image is taken as the face crop (pre-cropped faces such as FER2013\'s)')
+    .option('--annotate <dir>', 'write each image as a PNG with the face boxes and top emotions drawn on it into <dir>')
+    .option('--min-face-score <x>', 'lowest detector score kept as a face, in [0, 1]', numArg('--min-face-score'), 0.65)
+    .option('--margin <x>', 'face crop side = face box side * (1 + margin)', numArg('--margin'), 0.2)
+    .action(async (inputs: string[], o) => {
+      if (o.json && o.csv) throw new RangeError('predict: --json and --csv cannot be used together');
+      if (!(o.minFaceScore >= 0 && o.minFaceScore <= 1)) throw new RangeError(`predict: --min-face-score must be in [0, 1], got ${o.minFaceScore}`);
+      if (!(o.margin >= 0)) throw new RangeError(`predict: --margin must be >= 0, got ${o.margin}`);
       const device = await resolveDevice(o.device, (s) => io.err(s));
-      const r = await predictFiles(o.checkpoint, images, { device, classNames: o.classNames });
-      if (o.json) io.out(JSON.stringify({ checkpoint: r.checkpoint, class_names: r.classNames, predictions: r.predictions }, null, 2));
-      else io.out(formatPredictions(r.predictions, r.classNames));
-      done(0);
+      const detectOptions = { minScore: o.minFaceScore };
+      const r = await predictFiles(o.checkpoint, inputs, {
+        device,
+        classNames: o.classNames,
+        detect: o.detect,
+        detectOptions,
+        margin: o.margin,
+        annotateDir: o.annotate,
+        onResult: (x) => {
+          if (x.status === 'error') io.err(`${x.image}: ${x.error} (skipped)`);
+        },
+      });
+      const detection = o.detect ? { model: 'BlazeFace (weights/blazeface)', min_score: o.minFaceScore, iou_threshold: 0.3, margin: o.margin } : null;
+      if (o.json) io.out(formatJson(r, detection));
+      else if (o.csv) io.out(formatCsv(r.results, r.classNames));
+      else io.out(formatFaceTable(r.results, r.classNames));
+      if (r.annotated.length) io.err(`wrote ${r.annotated.length} annotated picture(s) to ${o.annotate}`);
+      if (r.failed) io.err(`${r.failed} of ${r.results.length} input(s) could not be read`);
+      done(r.failed ? 1 : 0);
     });
 
   program

@@ -120,8 +120,9 @@ export function seededSubset(ds: GrayDataset, n: number | undefined, seed: numbe
  * class.
  * @throws DataError / Error naming the folder when a split cannot be found.
  */
-export async function loadSplit(src: DataSource, name: string, opts: { limit?: number; seed?: number } = {}): Promise<SplitData> {
+export async function loadSplit(src: DataSource, name: string, opts: { limit?: number; seed?: number; classNames?: readonly string[] } = {}): Promise<SplitData> {
   const limit = opts.limit;
+  if (opts.classNames && src.kind === 'csv') throw new RangeError(`${src.file}: custom classes (${opts.classNames.join(', ')}) need an ImageFolder (one folder per class), not the FER2013 CSV`);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new RangeError(`limit must be a positive integer, got ${limit}`);
   if (src.kind === 'csv') {
     const usage = canonicalUsage(name);
@@ -131,7 +132,7 @@ export async function loadSplit(src: DataSource, name: string, opts: { limit?: n
     return { name: usage, dataset: d, origin: `${src.file} (Usage ${usage}${limit ? `, first ${d.length}` : ''})`, ids: Array.from(d.rows, (r) => `row ${r}`) };
   }
   const { folder, prefix } = folderFor(src.root, name);
-  const data = await loadImageFolder(src.root, { split: folder === '.' ? undefined : folder });
+  const data = await loadImageFolder(src.root, { split: folder === '.' ? undefined : folder, classNames: opts.classNames });
   let ds: GrayDataset = data;
   let ids = [...data.paths];
   const notes: string[] = [];
@@ -151,6 +152,19 @@ export async function loadSplit(src: DataSource, name: string, opts: { limit?: n
   }
   const origin = `${path.join(src.root, folder)}${notes.length ? ` (${notes.join(', ')})` : ''}`;
   return { name, dataset: sub.dataset, origin, ids };
+}
+
+/**
+ * The class folder names of an ImageFolder split, sorted (for `--classes auto`).
+ * @throws RangeError for the FER2013 CSV; Error when the split folder cannot be found.
+ */
+export function splitClassNames(src: DataSource, name: string): string[] {
+  if (src.kind === 'csv') throw new RangeError(`${src.file}: --classes auto needs an ImageFolder (one folder per class)`);
+  const { folder } = folderFor(src.root, name);
+  const dir = path.join(src.root, folder);
+  return readdirSync(dir)
+    .filter((n) => !n.startsWith('.') && isDir(path.join(dir, n)))
+    .sort();
 }
 
 /** A FER2013 Usage from its name, case-insensitive; also train / val / test for the CSV. */

@@ -25,6 +25,7 @@ import { argmaxRow, classificationReport, formatConfusion, formatReport, type Cl
 import { confusionMatrixSvg, trainingCurvesSvg, type CurvePoint } from './plot.js';
 import { loadCheckpoint, toJson, writeTextAtomic, type ModelConfig } from './checkpoint.js';
 import { loadSplit, resolveDataSource, type SplitData } from './datasets.js';
+import { findDuplicatesFile, leakFreeAccuracy, rowsDuplicatedInTraining } from './duplicates.js';
 
 /**
  * For each FER2013 id 0..6, the index of the model output for that emotion, or -1 when the
@@ -169,7 +170,7 @@ export function formatEvalResult(r: EvalResult, title: string): string {
  * Writes `eval_<split>.json` (metrics, confusion matrix, per-sample predictions) and
  * `confusion_<split>.svg` into `dir`; returns their paths.
  */
-export async function writeEvalOutputs(dir: string, split: string, r: EvalResult, extra: { ids?: string[]; checkpoint?: string; origin?: string } = {}): Promise<{ json: string; svg: string }> {
+export async function writeEvalOutputs(dir: string, split: string, r: EvalResult, extra: { ids?: string[]; checkpoint?: string; origin?: string; leakFree?: LeakFree | null } = {}): Promise<{ json: string; svg: string }> {
   await mkdir(dir, { recursive: true });
   const safe = split.replace(/[^A-Za-z0-9_.-]+/g, '_');
   const json = path.join(dir, `eval_${safe}.json`);
@@ -188,6 +189,7 @@ export async function writeEvalOutputs(dir: string, split: string, r: EvalResult
     count: r.count,
     skipped: r.skipped,
     accuracy: r.accuracy,
+    leak_free: extra.leakFree ?? undefined,
     loss: r.loss,
     class_names: r.report.classNames,
     per_class: r.report.perClass,
@@ -242,27 +244,57 @@ export interface RunEvalOptions {
   batchSize?: number;
   limit?: number;
   seed?: number;
-  /** Where to write the outputs (default: the checkpoint's folder). */
+  /** Where to write the outputs (default: the checkpoint's folder; none for the shipped weights). */
   out?: string;
+  /** FER2013 duplicates list for the leak-free accuracy (default: fer2013_duplicates.csv beside a CSV; false: none). */
+  duplicates?: string | false;
   classNames?: string[];
   onProgress?: (done: number, total: number) => void;
   log?: (s: string) => void;
 }
 
+/** The accuracy on the split's images that have no byte-identical copy in Training (FER2013 CSV). */
+export interface LeakFree {
+  count: number;
+  correct: number;
+  accuracy: number;
+  /** Images left out (an identical copy is in Training). */
+  excluded: number;
+  /** The duplicates list used. */
+  file: string;
+}
+
 /** Loads a checkpoint and a split, evaluates, writes the outputs (and the training curves when a log is next to the checkpoint). */
-export async function runEvaluation(o: RunEvalOptions): Promise<{ result: EvalResult; split: SplitData; files: string[]; text: string }> {
+export async function runEvaluation(o: RunEvalOptions): Promise<{ result: EvalResult; split: SplitData; files: string[]; text: string; leakFree: LeakFree | null }> {
   const log = o.log ?? (() => {});
   const src = resolveDataSource(o.data);
   const ck = await loadCheckpoint(o.checkpoint, { device: o.device, classNames: o.classNames });
-  const split = await loadSplit(src, o.split ?? 'PrivateTest', { limit: o.limit, seed: o.seed ?? 0 });
-  log(`evaluating ${ck.file} on ${split.origin}: ${split.dataset.length} images, device ${o.device}`);
   const cfg = ck.sidecar.config;
-  const result = await evaluateModel(ck.model, split.dataset, { device: o.device, transform: evalTransform(cfg), classNames: cfg.class_names, batchSize: o.batchSize, onProgress: o.onProgress });
-  const dir = o.out ?? path.dirname(ck.file);
-  const w = await writeEvalOutputs(dir, split.name, result, { ids: split.ids, checkpoint: ck.file, origin: split.origin });
-  const files = [w.json, w.svg];
-  const logFile = path.join(path.dirname(ck.file), 'log.jsonl');
-  if (existsSync(logFile)) files.push(await writeCurves(logFile, path.join(dir, 'curves.svg')));
-  const text = formatEvalResult(result, `${ck.file} on ${split.name}: ${split.origin}`);
-  return { result, split, files, text };
+  // A model with classes other than FER2013's emotions reads an ImageFolder labelled by its own class names.
+  const custom = src.kind === 'folder' && !cfg.class_names.every((n) => emotionIdFromName(n) >= 0);
+  const split = await loadSplit(src, o.split ?? 'PrivateTest', { limit: o.limit, seed: o.seed ?? 0, classNames: custom ? cfg.class_names : undefined });
+  log(`evaluating ${ck.file} on ${split.origin}: ${split.dataset.length} images, device ${o.device}`);
+  const labelMap = custom ? Int32Array.from(cfg.class_names, (_, i) => i) : undefined;
+  const result = await evaluateModel(ck.model, split.dataset, { device: o.device, transform: evalTransform(cfg), classNames: cfg.class_names, labelMap, batchSize: o.batchSize, onProgress: o.onProgress });
+  let leakFree: LeakFree | null = null;
+  const dupFile = o.duplicates === false ? null : (o.duplicates ?? (src.kind === 'csv' ? findDuplicatesFile(src.file) : null));
+  if (dupFile && src.kind === 'csv' && split.name !== 'Training') {
+    const rows = await rowsDuplicatedInTraining(dupFile, split.name);
+    leakFree = { ...leakFreeAccuracy(split.ids, result.labels, result.predictions, rows), file: dupFile };
+  }
+  const files: string[] = [];
+  const dir = o.out ?? (ck.pretrained ? null : path.dirname(ck.file));
+  if (dir) {
+    const w = await writeEvalOutputs(dir, split.name, result, { ids: split.ids, checkpoint: ck.file, origin: split.origin, leakFree });
+    files.push(w.json, w.svg);
+    const logFile = path.join(path.dirname(ck.file), 'log.jsonl');
+    if (existsSync(logFile)) files.push(await writeCurves(logFile, path.join(dir, 'curves.svg')));
+  }
+  let text = formatEvalResult(result, `${ck.pretrained ? 'the shipped weights' : ck.file} on ${split.name}: ${split.origin}`);
+  if (leakFree) {
+    text += `
+
+leak-free: accuracy ${(leakFree.accuracy * 100).toFixed(2)}% on the ${leakFree.count} images without a byte-identical copy in Training (${leakFree.excluded} left out; ${path.basename(leakFree.file)})`;
+  }
+  return { result, split, files, text, leakFree };
 }

@@ -42,10 +42,11 @@ import { resEmoteNetTransform } from './data/transforms.js';
 import { EMOTIONS } from './data/labels.js';
 import { argmaxRow } from './metrics.js';
 import { buildModel, checkPair, checkpointFiles, modelConfig, readSidecar, resolveCheckpointPath, saveCheckpoint, toJson, unpackOptimizer, writeTextAtomic, type ModelConfig, type Sidecar } from './checkpoint.js';
-import { describeSource, loadSplit, resolveDataSource, type SplitData } from './datasets.js';
+import { describeSource, loadSplit, resolveDataSource, splitClassNames, type SplitData } from './datasets.js';
 import { EvalAborted, evalTransform, evaluateModel, writeEvalOutputs, type EvalResult } from './evaluate.js';
 import { trainingCurvesSvg } from './plot.js';
 import { cleanRunFolder, existingRunFiles, RunExistsError } from './run_folder.js';
+import { applyFreeze, freezeModes, FREEZE_MODES, loadInitWeights, readInitCheckpoint, type FreezeMode, type InitCheckpoint } from './finetune.js';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
 export type SchedulerName = 'none' | 'step' | 'cosine' | 'plateau' | 'onecycle';
@@ -60,6 +61,19 @@ export interface TrainConfig {
   data: string | null;
   /** Output folder: checkpoints, logs, pictures. */
   out: string;
+  /**
+   * Fine-tuning: start from this checkpoint (a sidecar, a run folder, or 'pretrained' for the
+   * shipped weights); its width, input size and normalisation are used. null: from scratch.
+   */
+  init: string | null;
+  /**
+   * Classes of the model: null for FER2013's seven (or, with `init`, the checkpoint's); a list,
+   * or 'auto' (the training split's folder names, sorted), for other classes: the data must be an
+   * ImageFolder whose folders are these names, and a checkpoint with other classes gets a new head.
+   */
+  classes: string[] | 'auto' | null;
+  /** Which weights stay fixed: 'none', 'features' (train fc1..fc4), 'all-but-head' (train fc4). */
+  freeze: FreezeMode;
   epochs: number;
   batchSize: number;
   /** Batch size for validation and test (eval mode; does not change the results). */
@@ -130,6 +144,9 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   recipe: 'official',
   data: null,
   out: 'runs/resemotenet',
+  init: null,
+  classes: null,
+  freeze: 'none',
   epochs: 80,
   batchSize: 16,
   evalBatchSize: 64,
@@ -404,6 +421,11 @@ export function validateConfig(c: TrainConfig): void {
   if (c.rotation > 180) throw new RangeError(`rotation must be at most 180 degrees, got ${c.rotation}`);
   if (c.augScale > 0.9) throw new RangeError(`augScale must be at most 0.9, got ${c.augScale}`);
   if (c.translate > 0.5) throw new RangeError(`translate must be at most 0.5, got ${c.translate}`);
+  if (!FREEZE_MODES.includes(c.freeze)) throw new RangeError(`freeze must be one of ${FREEZE_MODES.join(', ')}, got '${String(c.freeze)}'`);
+  if (c.classes !== null && c.classes !== 'auto') {
+    if (!Array.isArray(c.classes) || c.classes.length < 2 || c.classes.some((n) => typeof n !== 'string' || !n.trim())) throw new RangeError(`classes must list at least two class names, got ${JSON.stringify(c.classes)}`);
+    if (new Set(c.classes.map((n) => n.toLowerCase())).size !== c.classes.length) throw new RangeError(`classes has a name twice: ${c.classes.join(', ')}`);
+  }
   if (!(c.divFactor > 0) || !(c.finalDivFactor > 0)) throw new RangeError(`divFactor and finalDivFactor must be positive, got ${c.divFactor}, ${c.finalDivFactor}`);
   if (c.device !== 'cpu' && c.device !== 'webgpu') throw new RangeError(`device must be cpu or webgpu, got '${String(c.device)}'`);
 }
@@ -515,13 +537,42 @@ export class Trainer {
     const src = resolveDataSource(config.data);
     config.data = src.kind === 'csv' ? src.file : src.root;
     log(`data: ${describeSource(src)}`);
-    const train = await loadSplit(src, config.trainSplit, { limit: config.limitTrain ?? undefined, seed: config.seed });
-    const val = await loadSplit(src, config.valSplit, { limit: config.limitVal ?? undefined, seed: config.seed });
+    let init: InitCheckpoint | null = null;
+    if (!saved && config.init) {
+      init = await readInitCheckpoint(config.init);
+      if (config.width !== init.config.width || config.imageSize !== init.config.image_size) log(`--init: width ${init.config.width} and ${init.config.image_size}x${init.config.image_size} input come from ${init.file}`);
+      config.width = init.config.width;
+      config.imageSize = init.config.image_size;
+    }
+    if (config.classes === 'auto') {
+      config.classes = splitClassNames(src, config.trainSplit);
+      log(`classes (the training folders, sorted): ${config.classes.join(', ')}`);
+    }
+    const classList = config.classes ?? undefined;
+    const train = await loadSplit(src, config.trainSplit, { limit: config.limitTrain ?? undefined, seed: config.seed, classNames: classList });
+    const val = await loadSplit(src, config.valSplit, { limit: config.limitVal ?? undefined, seed: config.seed, classNames: classList });
     log(`train: ${train.dataset.length} images (${train.origin}); validation: ${val.dataset.length} images (${val.origin})`);
 
-    const mcfg = saved ? saved.config : modelConfig({ width: config.width, image_size: config.imageSize, class_names: [...EMOTIONS] });
+    const mcfg = saved
+      ? saved.config
+      : modelConfig({
+          width: config.width,
+          image_size: config.imageSize,
+          // FER2013 data is labelled with FER2013's ids: a checkpoint in another class order gets a new head
+          class_names: [...(config.classes ?? EMOTIONS)],
+          mean: init?.config.mean,
+          std: init?.config.std,
+        });
     manual_seed(config.seed);
     const model = buildModel(mcfg, { dropout: config.dropout, fc_dropout: config.fcDropout });
+    if (init) {
+      try {
+        const { newHead } = loadInitWeights(model, init);
+        log(`initialised from ${init.file}${newHead ? ` with a new ${mcfg.num_classes}-class head (${mcfg.class_names.join(', ')})` : ''}`);
+      } finally {
+        for (const t of Object.values(init.state)) t.dispose();
+      }
+    }
     if (config.device === 'webgpu') await initWebGPU();
     if (saved) {
       const dir = path.dirname(savedFile);
@@ -536,7 +587,9 @@ export class Trainer {
     }
     if (config.device !== 'cpu') model.to(config.device);
     model.train();
-    const optimizer = makeOptimizer(config, model.parameters());
+    const trainable = applyFreeze(model, config.freeze);
+    if (config.freeze !== 'none') log(`freeze ${config.freeze}: training ${trainable.length} of ${model.parameters().length} parameter tensors`);
+    const optimizer = makeOptimizer(config, trainable);
 
     const n = train.dataset.length;
     const dropLast = n % config.batchSize === 1 && n > 1;
@@ -629,6 +682,11 @@ export class Trainer {
     return null;
   }
 
+  /** Custom classes: the data's labels are already model indices. */
+  private labelMap(): Int32Array | undefined {
+    return Array.isArray(this.config.classes) ? Int32Array.from(this.config.classes, (_, i) => i) : undefined;
+  }
+
   private currentLr(): number {
     return this.optimizer.param_groups[0]!.lr;
   }
@@ -640,6 +698,7 @@ export class Trainer {
     const nb = this.loader.numBatches;
     // A resumed run that is already at its step limit must not take one more step.
     if (c.maxSteps !== null && s.globalStep >= c.maxSteps) return 'max_steps';
+    freezeModes(this.model, c.freeze); // validation put every module back in train mode
     if (this.loader.epoch !== s.epoch) throw new Error(`internal: loader at epoch ${this.loader.epoch} but training at ${s.epoch}`);
     hooks.onEpochStart?.({ epoch: s.epoch, epochs: c.epochs, numBatches: nb, startBatch: this.loader.batchIndex });
     if (s.progress.steps === 0) s.progress.lr = this.currentLr();
@@ -704,6 +763,7 @@ export class Trainer {
       device: c.device,
       transform: evalTransform(this.modelConfig),
       classNames: this.modelConfig.class_names,
+      labelMap: this.labelMap(),
       batchSize: c.evalBatchSize,
       onProgress: (d, t) => hooks.onEvalProgress?.('validation', d, t),
       shouldAbort: () => this.stopRequest === 'interrupted',
@@ -821,7 +881,7 @@ export class Trainer {
   private async testBest(bestFile: string, hooks: TrainHooks): Promise<TrainResult['test']> {
     const c = this.config;
     const src = resolveDataSource(c.data);
-    const test = await loadSplit(src, c.testSplit!, { limit: c.limitTest ?? undefined, seed: c.seed });
+    const test = await loadSplit(src, c.testSplit!, { limit: c.limitTest ?? undefined, seed: c.seed, classNames: Array.isArray(c.classes) ? c.classes : undefined });
     const sc = await readSidecar(bestFile);
     const bestModelFile = path.join(path.dirname(bestFile), sc.model_file);
     await checkPair(bestFile, bestModelFile, sc.checkpoint_id);
@@ -836,6 +896,7 @@ export class Trainer {
         device: c.device,
         transform: evalTransform(this.modelConfig),
         classNames: this.modelConfig.class_names,
+        labelMap: this.labelMap(),
         batchSize: c.evalBatchSize,
         onProgress: (d, t) => hooks.onEvalProgress?.(`test (${test.name})`, d, t),
         shouldAbort: () => this.stopRequest === 'interrupted',
