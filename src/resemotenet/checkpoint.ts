@@ -361,11 +361,14 @@ export interface LoadedCheckpoint {
 }
 
 /**
- * Loads a checkpoint's model (strict keys) on `device`; `classNames` overrides the stored names.
- * A bare `.safetensors` without a sidecar gets its config from the tensor shapes.
- * @throws Error for a missing file, a sidecar / tensor-file mismatch, or a state dict that does not fit.
+ * Loads a checkpoint's model (strict keys) on `device`. `classNames` names the outputs of a bare
+ * `.safetensors` (no sidecar; its config comes from the tensor shapes); a sidecar's own class
+ * names win over it (with a warning through `warn`) unless `overrideClassNames` is set, which
+ * replaces them (also with a warning): relabelling a trained model's outputs is rarely right.
+ * @throws Error for a missing file, a sidecar / tensor-file mismatch, a class-name count that
+ * does not match, or a state dict that does not fit.
  */
-export async function loadCheckpoint(p: string, opts: { device?: Device; classNames?: string[] } = {}): Promise<LoadedCheckpoint> {
+export async function loadCheckpoint(p: string, opts: { device?: Device; classNames?: string[]; overrideClassNames?: boolean; warn?: (s: string) => void } = {}): Promise<LoadedCheckpoint> {
   const file = resolveCheckpointPath(p);
   let sidecar: Sidecar;
   let modelFile: string;
@@ -384,8 +387,14 @@ export async function loadCheckpoint(p: string, opts: { device?: Device; classNa
     const cfg = { ...sidecar.config };
     if (opts.classNames) {
       if (opts.classNames.length !== cfg.num_classes) throw new Error(`${file}: ${opts.classNames.length} class names given for a ${cfg.num_classes}-class model`);
-      cfg.class_names = [...opts.classNames];
-      sidecar.config = cfg;
+      const differ = JSON.stringify(opts.classNames) !== JSON.stringify(cfg.class_names);
+      if (!file.endsWith('.json') || opts.overrideClassNames) {
+        if (differ && file.endsWith('.json')) opts.warn?.(`warning: relabelling the outputs of ${file}: its class names ${cfg.class_names.join(',')} are replaced by ${opts.classNames.join(',')} (--override-class-names)`);
+        cfg.class_names = [...opts.classNames];
+        sidecar.config = cfg;
+      } else if (differ) {
+        opts.warn?.(`warning: ${file} names its outputs ${cfg.class_names.join(',')}; keeping them and ignoring the given ${opts.classNames.join(',')} (add --override-class-names to relabel)`);
+      }
     }
     const model = buildModel(cfg);
     try {

@@ -12,7 +12,7 @@
  * (after saving a resumable checkpoint).
  */
 import path from 'node:path';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
@@ -80,6 +80,33 @@ function fmtDuration(s: number): string {
   return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
 }
 
+/** The package's version (package.json two levels above this file, in src/ and in dist/). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** TrainConfig keys -> the train command's option names, for error messages. */
+const OPTION_NAMES: Record<string, string> = {
+  batchSize: '--batch-size', evalBatchSize: '--eval-batch-size', weightDecay: '--weight-decay', labelSmoothing: '--label-smoothing',
+  stepSize: '--step-size', tMax: '--t-max', plateauPatience: '--plateau-patience', plateauFactor: '--plateau-factor',
+  pctStart: '--pct-start', divFactor: '--div-factor', finalDivFactor: '--final-div-factor', imageSize: '--image-size',
+  flipProb: '--flip', augScale: '--scale-jitter', fcDropout: '--fc-dropout', maxSteps: '--max-steps', timeBudgetMin: '--time-budget',
+  limitTrain: '--limit-train', limitVal: '--limit-val', limitTest: '--limit-test', trainSplit: '--train-split', valSplit: '--val-split',
+  testSplit: '--test-split', skipBadData: '--skip-bad-data', epochs: '--epochs', lr: '--lr', momentum: '--momentum', gamma: '--gamma',
+  patience: '--patience', width: '--width', seed: '--seed', rotation: '--rotation', translate: '--translate', dropout: '--dropout',
+  optimizer: '--optimizer', scheduler: '--scheduler', device: '--device', prefetch: '--prefetch', recipe: '--recipe', freeze: '--freeze',
+  classes: '--classes', nesterov: '--nesterov', init: '--init',
+};
+
+/** A train error message with the option names a user typed instead of TrainConfig's keys. */
+export function withOptionNames(msg: string): string {
+  return msg.replace(/\b([a-zA-Z]+)\b(?= must| has| \(checkpoint)/g, (k: string) => OPTION_NAMES[k] ?? k);
+}
+
 /** Maps the train command's options to TrainConfig overrides (only those given on the command line when resuming). */
 function trainOverrides(cmd: Command, resume: boolean): Partial<TrainConfig> {
   const o = cmd.opts();
@@ -133,6 +160,7 @@ function trainOverrides(cmd: Command, resume: boolean): Partial<TrainConfig> {
     ...pick('valSplit', 'valSplit'),
     ...pick('testSplit', 'testSplit', (v) => (v === false || v === 'none' ? null : (v as string))),
     ...pick('prefetch', 'prefetch'),
+    ...pick('skipBadData', 'skipBadData'),
   };
 }
 
@@ -167,7 +195,12 @@ async function runTrain(cmd: Command, io: Required<CliIO>): Promise<number> {
     const device = await resolveDevice(o.device as DeviceOption, (s) => io.err(s));
     // On --resume the checkpoint's device is kept unless --device is given.
     const overrides = { ...trainOverrides(cmd, !!resume), ...(!resume || cmd.getOptionValueSource('device') === 'cli' ? { device } : {}) };
-    trainer = await Trainer.create(overrides, { resume, log: io.err, overwrite: o.overwrite === true });
+    try {
+      trainer = await Trainer.create(overrides, { resume, log: io.err, overwrite: o.overwrite === true });
+    } catch (e) {
+      if (e instanceof RangeError) throw new RangeError(withOptionNames(e.message));
+      throw e;
+    }
     if (pendingStop) trainer.requestStop('interrupted');
     const c = trainer.config;
     io.err(
@@ -244,6 +277,7 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
     .description('ResEmoteNet facial-emotion recognition on FER2013: train, evaluate, predict, import official checkpoints')
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) })
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride();
   const d = DEFAULT_TRAIN_CONFIG;
 
@@ -294,6 +328,7 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
     .option('--val-split <name>', 'validation split (early stopping, best checkpoint)', d.valSplit)
     .option('--test-split <name>', "split scored with the best checkpoint at the end ('none': skip)", d.testSplit!)
     .option('--prefetch <n>', 'batches prepared ahead', intArg('--prefetch'), d.prefetch)
+    .option('--skip-bad-data', 'skip (and count) malformed CSV rows and unreadable images instead of stopping')
     .option('--resume <dir>', "continue a stopped run from its folder's last checkpoint (with the run's own settings)")
     .option('--overwrite', 'start over in an --out folder that already holds a run (its checkpoints and logs are replaced)')
     .option('--no-progress', 'no progress bars')
@@ -312,7 +347,8 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
     .option('--seed <n>', 'seed of the --limit sample (ImageFolder)', intArg('--seed'), 0)
     .option('--out <dir>', "where to write eval_<split>.json, confusion_<split>.svg, curves.svg (default: the checkpoint's folder; nothing for the shipped weights)")
     .option('--duplicates <csv>', 'FER2013 duplicates list for the leak-free accuracy (default: fer2013_duplicates.csv beside the data)')
-    .option('--class-names <names>', `override the checkpoint's class names (comma list or ${Object.keys(CLASS_NAME_PRESETS).join('/')})`, classNamesArg)
+    .option('--class-names <names>', `class names of a bare .safetensors (comma list or ${Object.keys(CLASS_NAME_PRESETS).join('/')}); a checkpoint's own names win`, classNamesArg)
+    .option('--override-class-names', "replace the checkpoint's own class names with --class-names")
     .option('--json', 'print the metrics as JSON')
     .action(async (o) => {
       const device = await resolveDevice(o.device, (s) => io.err(s));
@@ -328,6 +364,7 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
         out: o.out,
         duplicates: o.duplicates,
         classNames: o.classNames,
+        overrideClassNames: o.overrideClassNames === true,
         log: io.err,
         onProgress: (dn, total) => {
           if (!io.progress) return;

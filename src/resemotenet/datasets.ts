@@ -81,6 +81,9 @@ export interface SplitData {
   origin: string;
   /** Per-sample identifiers for reports: CSV row numbers or ImageFolder paths. */
   ids: string[];
+  /** Inputs skipped as unreadable or malformed (with `skipBad`), and the first of them. */
+  skippedCount?: number;
+  skippedExample?: string;
 }
 
 const FOLDER_ALIASES: Record<Usage, string[]> = {
@@ -120,19 +123,27 @@ export function seededSubset(ds: GrayDataset, n: number | undefined, seed: numbe
  * class.
  * @throws DataError / Error naming the folder when a split cannot be found.
  */
-export async function loadSplit(src: DataSource, name: string, opts: { limit?: number; seed?: number; classNames?: readonly string[] } = {}): Promise<SplitData> {
+export async function loadSplit(src: DataSource, name: string, opts: { limit?: number; seed?: number; classNames?: readonly string[]; skipBad?: boolean } = {}): Promise<SplitData> {
   const limit = opts.limit;
   if (opts.classNames && src.kind === 'csv') throw new RangeError(`${src.file}: custom classes (${opts.classNames.join(', ')}) need an ImageFolder (one folder per class), not the FER2013 CSV`);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new RangeError(`limit must be a positive integer, got ${limit}`);
   if (src.kind === 'csv') {
     const usage = canonicalUsage(name);
     if (!usage) throw new RangeError(`split '${name}' is not a FER2013 Usage (expected ${USAGES.join(', ')})`);
-    const d = await loadFer2013Csv(src.file, { usage, limit });
+    const d = await loadFer2013Csv(src.file, { usage, limit, onBadRow: opts.skipBad ? 'skip' : 'error' });
     if (d.length === 0) throw new RangeError(`${src.file}: no rows with Usage=${usage}`);
-    return { name: usage, dataset: d, origin: `${src.file} (Usage ${usage}${limit ? `, first ${d.length}` : ''})`, ids: Array.from(d.rows, (r) => `row ${r}`) };
+    const first = d.skipped[0];
+    return {
+      name: usage,
+      dataset: d,
+      origin: `${src.file} (Usage ${usage}${limit ? `, first ${d.length}` : ''})`,
+      ids: Array.from(d.rows, (r) => `row ${r}`),
+      skippedCount: d.skippedCount,
+      skippedExample: first ? `${first.file}${first.line ? `:${first.line}` : ''}: ${first.reason}` : undefined,
+    };
   }
   const { folder, prefix } = folderFor(src.root, name);
-  const data = await loadImageFolder(src.root, { split: folder === '.' ? undefined : folder, classNames: opts.classNames });
+  const data = await loadImageFolder(src.root, { split: folder === '.' ? undefined : folder, classNames: opts.classNames, onBadImage: opts.skipBad ? 'skip' : 'error' });
   let ds: GrayDataset = data;
   let ids = [...data.paths];
   const notes: string[] = [];
@@ -151,7 +162,8 @@ export async function loadSplit(src: DataSource, name: string, opts: { limit?: n
     notes.push(`seeded sample of ${sub.dataset.length}`);
   }
   const origin = `${path.join(src.root, folder)}${notes.length ? ` (${notes.join(', ')})` : ''}`;
-  return { name, dataset: sub.dataset, origin, ids };
+  const firstBad = data.skipped[0];
+  return { name, dataset: sub.dataset, origin, ids, skippedCount: data.skippedCount, skippedExample: firstBad ? `${firstBad.file}: ${firstBad.reason}` : undefined };
 }
 
 /**

@@ -248,7 +248,9 @@ export interface RunEvalOptions {
   out?: string;
   /** FER2013 duplicates list for the leak-free accuracy (default: fer2013_duplicates.csv beside a CSV; false: none). */
   duplicates?: string | false;
+  /** Names for a bare .safetensors; a sidecar's own names win unless overrideClassNames. */
   classNames?: string[];
+  overrideClassNames?: boolean;
   onProgress?: (done: number, total: number) => void;
   log?: (s: string) => void;
 }
@@ -268,7 +270,7 @@ export interface LeakFree {
 export async function runEvaluation(o: RunEvalOptions): Promise<{ result: EvalResult; split: SplitData; files: string[]; text: string; leakFree: LeakFree | null }> {
   const log = o.log ?? (() => {});
   const src = resolveDataSource(o.data);
-  const ck = await loadCheckpoint(o.checkpoint, { device: o.device, classNames: o.classNames });
+  const ck = await loadCheckpoint(o.checkpoint, { device: o.device, classNames: o.classNames, overrideClassNames: o.overrideClassNames, warn: log });
   const cfg = ck.sidecar.config;
   // A model with classes other than FER2013's emotions reads an ImageFolder labelled by its own class names.
   const custom = src.kind === 'folder' && !cfg.class_names.every((n) => emotionIdFromName(n) >= 0);

@@ -137,6 +137,8 @@ export interface TrainConfig {
   testSplit: string | null;
   /** Batches prepared ahead on the CPU. */
   prefetch: number;
+  /** Skip (and count) malformed CSV rows and unreadable images instead of stopping. */
+  skipBadData: boolean;
 }
 
 /** The official recipe (see the module comment); data and device must still be chosen. */
@@ -186,6 +188,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   valSplit: 'PublicTest',
   testSplit: 'PrivateTest',
   prefetch: 1,
+  skipBadData: false,
 };
 
 /**
@@ -400,6 +403,7 @@ export function validateConfig(c: TrainConfig): void {
   // make that "more than one image per batch"
   if (c.batchSize < 2) throw new RangeError(`batchSize must be at least 2 (BatchNorm in training mode needs more than one image per batch), got ${c.batchSize}`);
   if (c.imageSize < 8) throw new RangeError(`imageSize must be at least 8 (three 2x2 poolings), got ${c.imageSize}`);
+  if (typeof c.skipBadData !== 'boolean') throw new RangeError(`skipBadData must be true or false, got ${String(c.skipBadData)}`);
   for (const k of ['lr', 'momentum', 'weightDecay', 'gamma', 'plateauFactor', 'flipProb', 'rotation', 'augScale', 'translate', 'labelSmoothing', 'dropout', 'fcDropout', 'divFactor', 'finalDivFactor'] as const) {
     if (!(typeof c[k] === 'number' && c[k] >= 0 && Number.isFinite(c[k]))) throw new RangeError(`${k} must be a finite number >= 0, got ${String(c[k])}`);
   }
@@ -549,8 +553,17 @@ export class Trainer {
       log(`classes (the training folders, sorted): ${config.classes.join(', ')}`);
     }
     const classList = config.classes ?? undefined;
-    const train = await loadSplit(src, config.trainSplit, { limit: config.limitTrain ?? undefined, seed: config.seed, classNames: classList });
-    const val = await loadSplit(src, config.valSplit, { limit: config.limitVal ?? undefined, seed: config.seed, classNames: classList });
+    const skipBad = config.skipBadData;
+    const train = await loadSplit(src, config.trainSplit, { limit: config.limitTrain ?? undefined, seed: config.seed, classNames: classList, skipBad });
+    const val = await loadSplit(src, config.valSplit, { limit: config.limitVal ?? undefined, seed: config.seed, classNames: classList, skipBad });
+    for (const sp of [train, val]) if (sp.skippedCount) log(`warning: ${sp.skippedCount} unreadable or malformed input(s) skipped in ${sp.origin}${sp.skippedExample ? ` (first: ${sp.skippedExample})` : ''}`);
+    {
+      const names = config.classes ?? [...EMOTIONS];
+      const counts = new Array<number>(names.length).fill(0);
+      for (const l of train.dataset.labels) if (l >= 0 && l < counts.length) counts[l]!++;
+      const empty = names.filter((_, i) => counts[i] === 0);
+      if (empty.length) log(`warning: no training images for class${empty.length > 1 ? 'es' : ''} ${empty.join(', ')} (${train.origin}); the model will not learn ${empty.length > 1 ? 'them' : 'it'}`);
+    }
     log(`train: ${train.dataset.length} images (${train.origin}); validation: ${val.dataset.length} images (${val.origin})`);
 
     const mcfg = saved

@@ -25,6 +25,9 @@ export type StorageDType =
   | 'uint8'
   | 'bool';
 
+/** Most dimensions a loaded tensor may have (PyTorch's own limit is 64 as well, for CUDA kernels 25). */
+export const MAX_NDIM = 64;
+
 /** Bytes per element of each stored element type. */
 export const ELEMENT_SIZE: Readonly<Record<StorageDType, number>> = {
   float64: 8,
@@ -47,6 +50,21 @@ export function loadedDType(s: StorageDType): DType {
   if (s === 'float64') return 'float64';
   if (s === 'float32' || s === 'float16' || s === 'bfloat16') return 'float32';
   return 'int32';
+}
+
+/**
+ * Refuses a load whose dtype the target device cannot hold (float64 lives on the CPU only), before
+ * anything is uploaded; the caller adds the file and tensor names.
+ * @param what how the file names the element type (e.g. 'F64', 'float64').
+ * @throws Error saying what to do instead.
+ */
+export function checkLoadDevice(what: string, dtype: DType, device: string): void {
+  if (dtype === 'float64' && device !== 'cpu') {
+    throw new Error(
+      `${what} loads as float64, which the '${device}' device does not support (it holds float32 and int32); ` +
+        "load the file on 'cpu' and convert with t.to('float32') before moving tensors to the GPU",
+    );
+  }
 }
 
 /** Whether values of `s` must be range-checked on their way to int32. */
@@ -235,4 +253,35 @@ export function gather(
     }
   }
   return out;
+}
+
+const f32buf = new Float32Array(1);
+const u32buf = new Uint32Array(f32buf.buffer);
+
+/**
+ * float32 value -> IEEE 754 binary16 bits, rounded to nearest, ties to even (as numpy's
+ * astype(float16) and torch's .half()); overflow gives +-Infinity, NaN stays NaN. The inverse of
+ * {@link halfToFloat} on every half value.
+ */
+export function floatToHalf(v: number): number {
+  f32buf[0] = v;
+  const x = u32buf[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // inf / NaN
+  const e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00; // overflow
+  if (e <= 0) {
+    if (e < -10) return sign; // underflow to zero
+    mant |= 0x800000; // subnormal half: shift the implicit bit in
+    const shift = 14 - e;
+    const half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    return sign | (half + (rem > mid || (rem === mid && half & 1) ? 1 : 0));
+  }
+  const half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  return sign | (half + (rem > 0x1000 || (rem === 0x1000 && half & 1) ? 1 : 0)); // a carry into the exponent is right
 }
