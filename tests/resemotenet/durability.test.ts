@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { load_file } from '../../src/nn/serialization/index.js';
 import { fromJson } from '../../src/resemotenet/checkpoint.js';
 import { main } from '../../src/resemotenet/cli.js';
-import { REPO_ROOT, SAMPLE, itWithSample, tmpDir } from './helpers.js';
+import { REPO_ROOT, SAMPLE, TRAIN_DEVICES, itWithSample, tmpDir } from './helpers.js';
 
 const itData = itWithSample('durability.test.ts');
 const RUN = ['--data', SAMPLE, '--width', '1/16', '--image-size', '16', '--batch-size', '8', '--limit-train', '32', '--limit-val', '16', '--epochs', '2', '--test-split', 'none', '--device', 'cpu', '--no-progress', '--seed', '3'];
@@ -99,6 +99,31 @@ describe('a kill -9 at any stage of a save leaves a resumable run', () => {
     },
     600_000,
   );
+
+  if (TRAIN_DEVICES.includes('webgpu')) {
+    itData(
+      'on webgpu too: killed while switching a save, then resumed in a new process, bit-identical to the uninterrupted run',
+      async () => {
+        const gpu = RUN.map((a, i) => (RUN[i - 1] === '--device' ? 'webgpu' : a));
+        const ref = tmpDir('dur-gpu-ref');
+        const r0 = await cli(['train', ...gpu, '--out', ref]);
+        expect(r0.code, r0.err).toBe(0);
+        const want = await finalState(ref);
+        for (const stage of ['optim', 'sidecar']) {
+          const dir = tmpDir(`dur-gpu-${stage}`);
+          const r = await cli(['train', ...gpu, '--out', dir], { RESEMOTENET_CRASH_AT: `last:${stage}:2` });
+          expect(r.signal, r.err).toBe('SIGKILL');
+          const res = await cli(['train', '--resume', dir]);
+          expect(res.code, res.err).toBe(0);
+          expect(res.err).not.toMatch(/overriding device/); // the run's own device is kept
+          const got = await finalState(dir);
+          expect(got.log).toEqual(want.log);
+          expect(got.weights).toEqual(want.weights);
+        }
+      },
+      300_000,
+    );
+  }
 });
 
 describe('run folders', () => {
