@@ -25,8 +25,8 @@ describe('package', () => {
     }
   });
 
-  it('the declarations pull in the WebGPU types for consumers', () => {
-    expect(readFileSync(`${root}/dist/index.d.ts`, 'utf8')).toMatch(/<reference types="@webgpu\/types"/);
+  it('the declarations do not pull in @webgpu/types (it clashes with lib.dom from TypeScript 6 on; see package_types.test.ts)', () => {
+    expect(readFileSync(`${root}/dist/index.d.ts`, 'utf8')).not.toMatch(/<reference types="@webgpu\/types"/);
   });
 
   it('imports by name with plain node and computes on the cpu', () => {
@@ -43,6 +43,16 @@ describe('package', () => {
     expect(out.mm).toEqual([7, 10, 15, 22]);
     expect(out.lin).toEqual([1, 2]);
     expect(out.n).toBeGreaterThan(50_000);
+  });
+
+  it('the facedetect entry finds its shipped weights from dist/ (weights/ is in "files")', () => {
+    const code = `
+      const f = await import('${pkg.name}/facedetect');
+      const m = await f.loadBlazeFace({ device: 'cpu' });
+      console.log(JSON.stringify({ n: m.parameters().reduce((s, p) => s + p.numel(), 0) }));`;
+    expect(JSON.parse(node(['--input-type=module', '-e', code]).trim().split('\n').pop()!).n).toBe(134704);
+    const files = (JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { files: string[] }).files;
+    expect(files.some((f) => f === 'weights' || f === 'weights/blazeface'), files.join(', ')).toBe(true);
   });
 
   it('the resemotenet bin runs without a TypeScript loader', () => {

@@ -9,5 +9,6 @@ export { se_block } from '../tensor/ops/se.js';
 export { cross_entropy, nll_loss, mse_loss, type Reduction, type CrossEntropyOptions } from '../tensor/ops/loss.js';
 export { dropout } from '../tensor/ops/dropout.js';
 export { linear } from '../tensor/ops/matmul.js';
+export { pad } from '../tensor/ops/pad.js';
 export { relu, sigmoid, tanh } from '../tensor/ops/elementwise.js';
 export { softmax, log_softmax } from '../tensor/ops/softmax.js';

@@ -31,7 +31,8 @@ import type { Device } from '../tensor/device.js';
 import { save_file, load_file, read_metadata, load_pth, extract_state_dict, writeFileAtomic } from '../nn/serialization/index.js';
 import type { Optimizer, OptimizerStateDict, OptimState, ParamGroup } from '../nn/optim/optimizer.js';
 import { initWebGPU } from '../kernels/webgpu/index.js';
-import { ResEmoteNet } from './model.js';
+import { ResEmoteNet, type ResEmoteNetChannels, type WidthRule } from './model.js';
+import { inferChannels } from './arch.js';
 import { EMOTIONS } from './data/labels.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from './data/transforms.js';
 import { PRETRAINED, pretrainedSidecarPath } from './weights.js';
@@ -48,6 +49,13 @@ export interface ModelConfig {
   channels: 3;
   mean: number[];
   std: number[];
+  /**
+   * Every layer's channel count, recorded only for a checkpoint whose layers follow no width rule
+   * of this library's (read from its shapes by inferChannels, src/resemotenet/arch.ts).
+   */
+  layer_channels?: ResEmoteNetChannels;
+  /** How `width` gives the channel counts when not 'max16' (e.g. 'floor', PyTorch's `c // k`). */
+  width_rule?: WidthRule;
 }
 
 /** Class-name presets usable wherever class names are asked for. */
@@ -85,12 +93,24 @@ export function modelConfig(c: Partial<Omit<ModelConfig, 'arch' | 'channels'>> =
     channels: 3,
     mean: [...(c.mean ?? IMAGENET_MEAN)],
     std: [...(c.std ?? IMAGENET_STD)],
+    ...(c.layer_channels ? { layer_channels: { ...c.layer_channels } } : {}),
+    ...(c.width_rule && c.width_rule !== 'max16' ? { width_rule: c.width_rule } : {}),
   };
+}
+
+/** The config fields that describe a state dict's architecture, from its shapes (see arch.ts). */
+function archConfig(sd: Record<string, Tensor>, widthOverride?: number): Pick<ModelConfig, 'width' | 'num_classes'> & Partial<Pick<ModelConfig, 'layer_channels' | 'width_rule'>> {
+  inferArchitecture(sd); // its clear "not a ResEmoteNet state dict" error comes first
+  const a = inferChannels(sd);
+  if (widthOverride !== undefined) return { width: widthOverride, num_classes: a.num_classes };
+  if (a.width_rule === 'max16') return { width: a.width, num_classes: a.num_classes };
+  if (a.width_rule) return { width: a.width, num_classes: a.num_classes, width_rule: a.width_rule };
+  return { width: a.width, num_classes: a.num_classes, layer_channels: a.channels };
 }
 
 /** A new ResEmoteNet (on the cpu) for a config; `dropout` settings only matter for training. */
 export function buildModel(cfg: ModelConfig, dropout: { dropout?: number; fc_dropout?: number } = {}): ResEmoteNet {
-  return new ResEmoteNet({ width: cfg.width, num_classes: cfg.num_classes, class_names: cfg.class_names, ...dropout });
+  return new ResEmoteNet({ width: cfg.width, width_rule: cfg.width_rule, channels: cfg.layer_channels, num_classes: cfg.num_classes, class_names: cfg.class_names, ...dropout });
 }
 
 // ------------------------------------------------------------------------------------------ JSON
@@ -383,7 +403,7 @@ export async function loadCheckpoint(p: string, opts: { device?: Device; classNa
   }
   const sd = await load_file(modelFile);
   try {
-    if (file.endsWith('.safetensors')) sidecar.config = modelConfig({ ...inferArchitecture(sd), class_names: opts.classNames });
+    if (file.endsWith('.safetensors')) sidecar.config = modelConfig({ ...archConfig(sd), class_names: opts.classNames });
     const cfg = { ...sidecar.config };
     if (opts.classNames) {
       if (opts.classNames.length !== cfg.num_classes) throw new Error(`${file}: ${opts.classNames.length} class names given for a ${cfg.num_classes}-class model`);
@@ -492,8 +512,7 @@ export async function importCheckpoint(input: string, o: ImportOptions): Promise
     visit(obj, 0);
   }
   try {
-    const arch = inferArchitecture(sd);
-    const cfg = modelConfig({ width: o.width ?? arch.width, num_classes: arch.num_classes, class_names: o.classNames, image_size: o.imageSize });
+    const cfg = modelConfig({ ...archConfig(sd, o.width), class_names: o.classNames, image_size: o.imageSize });
     const model = buildModel(cfg);
     try {
       model.load_state_dict(sd, { strict: true });

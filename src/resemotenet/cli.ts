@@ -387,9 +387,10 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
     .command('predict')
     .description('find the faces in photos (BlazeFace), crop and level each one, and give its per-emotion probabilities (softmax); one row per face')
     .argument('<inputs...>', 'image files (PNG/JPEG) and folders (searched recursively for .png/.jpg/.jpeg)')
-    .option('-c, --checkpoint <path>', 'checkpoint: a .json sidecar, a .safetensors or a run folder', DEFAULT_TRAIN_CONFIG.out)
+    .option('-c, --checkpoint <path>', "checkpoint: a .json sidecar, a .safetensors, a run folder, or 'pretrained' (the shipped weights)", 'pretrained')
     .addOption(new Option('--device <name>', 'cpu, webgpu or auto').argParser(deviceArg).default('auto'))
-    .option('--class-names <names>', "override the checkpoint's class names", classNamesArg)
+    .option('--class-names <names>', `class names of a bare .safetensors (comma list or ${Object.keys(CLASS_NAME_PRESETS).join('/')}); a checkpoint's own names win`, classNamesArg)
+    .option('--override-class-names', "replace the checkpoint's own class names with --class-names")
     .option('--json', 'print JSON instead of a table')
     .option('--csv', 'print CSV instead of a table')
     .option('--no-detect', 'no face detection: each whole image is taken as the face crop (pre-cropped faces such as FER2013\'s)')
@@ -405,6 +406,8 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
       const r = await predictFiles(o.checkpoint, inputs, {
         device,
         classNames: o.classNames,
+        overrideClassNames: o.overrideClassNames === true,
+        warn: (m) => io.err(m),
         detect: o.detect,
         detectOptions,
         margin: o.margin,

@@ -3,7 +3,8 @@
  * checkpoints (ours and official PyTorch imports), metrics and pictures. Import as
  * `import * as resemotenet from 'resemotenet-webgpu/resemotenet'`.
  */
-export { ResEmoteNet, ResidualBlock, type ResEmoteNetOptions } from './model.js';
+export { ResEmoteNet, ResidualBlock, channelsForWidth, FULL_CHANNELS, type ResEmoteNetOptions, type ResEmoteNetChannels, type WidthRule } from './model.js';
+export { inferChannels, type InferredArchitecture } from './arch.js';
 export * from './data/index.js';
 export {
   DATA_ENV,
@@ -59,7 +60,14 @@ export {
   type StopReason,
   type OptimizerName,
   type SchedulerName,
+  type RecipeName,
+  RECIPES,
 } from './train.js';
+export { loadPretrained } from './checkpoint.js';
+export { PRETRAINED, pretrainedSidecarPath } from './weights.js';
+export { applyFreeze, freezeModes, loadInitWeights, readInitCheckpoint, FREEZE_MODES, type FreezeMode, type InitCheckpoint } from './finetune.js';
+export { findDuplicatesFile, rowsDuplicatedInTraining, leakFreeAccuracy } from './duplicates.js';
+export { cleanRunFolder, existingRunFiles, RunExistsError, RUN_MARKERS } from './run_folder.js';
 export {
   evaluateModel,
   runEvaluation,
@@ -73,8 +81,28 @@ export {
   type EvaluateOptions,
   type EvalResult,
   type RunEvalOptions,
+  type LeakFree,
 } from './evaluate.js';
-export { predictImages, predictFiles, readImages, formatPredictions, type Prediction } from './predict.js';
+export {
+  predictImages,
+  predictFiles,
+  predictPhoto,
+  readImages,
+  formatPredictions,
+  classifierFromCheckpoint,
+  rgbToGray,
+  cropSide,
+  type Prediction,
+  type FacePrediction,
+  type ImageResult,
+  type EmotionClassifier,
+  type PhotoPredictOptions,
+  type PredictFilesOptions,
+  type PredictFilesResult,
+} from './predict.js';
+export { formatFaceTable, formatCsv, formatJson, csvField } from './predict_format.js';
+export { expandInputs, IMAGE_EXTENSIONS, type PredictInput } from './predict_inputs.js';
+export { drawAnnotations, encodePng, writeAnnotated, type Annotation } from './annotate.js';
 export {
   confusionMatrix,
   reportFromConfusion,

@@ -48,6 +48,66 @@ export class ResidualBlock extends Module {
   }
 }
 
+/**
+ * The channel count of every layer of a ResEmoteNet: output channels of conv1..conv3 and of
+ * res_block1..3 (both convs and the shortcut of a block share it), the SE block's hidden units
+ * (`se.fc.0` has `se` rows), and the output features of fc1..fc3 (fc4 gives num_classes).
+ * The paper's model (width 1) is conv 64, 128, 256, se 16, res 512, 1024, 2048, fc 1024, 512, 256.
+ */
+export interface ResEmoteNetChannels {
+  conv1: number;
+  conv2: number;
+  conv3: number;
+  se: number;
+  res_block1: number;
+  res_block2: number;
+  res_block3: number;
+  fc1: number;
+  fc2: number;
+  fc3: number;
+}
+
+/** Layer names of {@link ResEmoteNetChannels}, in forward order. */
+export const CHANNEL_KEYS: readonly (keyof ResEmoteNetChannels)[] = ['conv1', 'conv2', 'conv3', 'se', 'res_block1', 'res_block2', 'res_block3', 'fc1', 'fc2', 'fc3'];
+
+/** The paper's channel counts (width 1). */
+export const FULL_CHANNELS: Readonly<ResEmoteNetChannels> = Object.freeze({
+  conv1: 64,
+  conv2: 128,
+  conv3: 256,
+  se: 16,
+  res_block1: 512,
+  res_block2: 1024,
+  res_block3: 2048,
+  fc1: 1024,
+  fc2: 512,
+  fc3: 256,
+});
+
+/**
+ * How a width multiplier w turns the paper's channel count n into a layer's:
+ * - 'max16' (this library's default): max(16, round(n * w)), so the SE block's reduction of 16
+ *   keeps a hidden unit (width 1/8: conv1 16);
+ * - 'floor': floor(n * w), at least 1, as PyTorch code that divides channel counts (`64 // 8`,
+ *   width 1/8: conv1 8); the SE block then has floor(conv3 / 16) hidden units, at least 1.
+ */
+export type WidthRule = 'max16' | 'floor';
+
+/**
+ * The channel counts of the variant with width multiplier `width` under `rule` (see {@link WidthRule}).
+ * @throws RangeError for a non-positive width or an unknown rule.
+ */
+export function channelsForWidth(width: number, rule: WidthRule = 'max16'): ResEmoteNetChannels {
+  if (!(width > 0)) throw new RangeError(`ResEmoteNet: width must be positive, got ${width}`);
+  if (rule !== 'max16' && rule !== 'floor') throw new RangeError(`ResEmoteNet: width_rule must be 'max16' or 'floor', got '${String(rule)}'`);
+  // 1e-9: n * w may land just under an integer in floating point (e.g. 0.7 * 10)
+  const c = rule === 'max16' ? (n: number) => Math.max(16, Math.round(n * width)) : (n: number) => Math.max(1, Math.floor(n * width + 1e-9));
+  const out = {} as ResEmoteNetChannels;
+  for (const k of CHANNEL_KEYS) out[k] = k === 'se' ? 0 : c(FULL_CHANNELS[k]);
+  out.se = Math.max(1, Math.floor(out.conv3 / 16));
+  return out;
+}
+
 export interface ResEmoteNetOptions extends FactoryOptions {
   /** Number of output classes (default 7). */
   num_classes?: number;
@@ -57,6 +117,14 @@ export interface ResEmoteNetOptions extends FactoryOptions {
    * hidden unit. 1 gives the paper's model (about 80.2M parameters).
    */
   width?: number;
+  /** How `width` scales channel counts: 'max16' (default) or 'floor' (PyTorch's `c // k`); see {@link WidthRule}. */
+  width_rule?: WidthRule;
+  /**
+   * Every layer's channel count, e.g. as read from a checkpoint's shapes by `inferChannels`
+   * (src/resemotenet/arch.ts). Overrides `width` and `width_rule` (`width` is then only recorded;
+   * it defaults to res_block3 / 2048).
+   */
+  channels?: ResEmoteNetChannels;
   /** Class names in output order (default FER2013's: angry, disgust, fear, happy, sad, surprise, neutral). */
   class_names?: readonly string[];
   /**
@@ -77,7 +145,10 @@ export interface ResEmoteNetOptions extends FactoryOptions {
  * adaptive average pool to 1x1; fc1 2048->1024, fc2 1024->512, fc3 512->256 each with ReLU and
  * dropout 0.5; fc4 256->num_classes.
  * Any input size of at least 8x8 works (adaptive pooling), 64x64 is the trained size.
- * @throws RangeError for a non-positive width or class count, or a dropout outside [0, 1].
+ * Smaller variants scale the channel counts by `width` (see {@link WidthRule}) or take every
+ * layer's count from `channels`.
+ * @throws RangeError for a non-positive width or class count, a channel count that is not a
+ * positive integer, or a dropout outside [0, 1].
  */
 export class ResEmoteNet extends Module {
   conv1: Conv2d;
@@ -102,10 +173,13 @@ export class ResEmoteNet extends Module {
   readonly class_names: readonly string[];
   readonly width: number;
   readonly num_classes: number;
+  /** The channel count of every layer. */
+  readonly channels: Readonly<ResEmoteNetChannels>;
 
   constructor(opts: ResEmoteNetOptions = {}) {
     super();
-    const w = opts.width ?? 1;
+    const ch = opts.channels ? checkChannels(opts.channels) : channelsForWidth(opts.width ?? 1, opts.width_rule ?? 'max16');
+    const w = opts.width ?? (opts.channels ? ch.res_block3 / FULL_CHANNELS.res_block3 : 1);
     const k = opts.num_classes ?? 7;
     if (!(w > 0)) throw new RangeError(`ResEmoteNet: width must be positive, got ${w}`);
     if (!Number.isInteger(k) || k < 1) throw new RangeError(`ResEmoteNet: num_classes must be a positive integer, got ${k}`);
@@ -114,24 +188,24 @@ export class ResEmoteNet extends Module {
     this.class_names = [...names];
     this.width = w;
     this.num_classes = k;
-    const c = (n: number) => Math.max(16, Math.round(n * w));
+    this.channels = Object.freeze({ ...ch });
     const f: FactoryOptions = { device: opts.device, dtype: opts.dtype };
-    this.conv1 = new Conv2d(3, c(64), 3, { padding: 1, ...f });
-    this.bn1 = new BatchNorm2d(c(64), f);
-    this.conv2 = new Conv2d(c(64), c(128), 3, { padding: 1, ...f });
-    this.bn2 = new BatchNorm2d(c(128), f);
-    this.conv3 = new Conv2d(c(128), c(256), 3, { padding: 1, ...f });
-    this.bn3 = new BatchNorm2d(c(256), f);
-    this.se = new SEBlock(c(256), { reduction: 16, ...f });
-    this.res_block1 = new ResidualBlock(c(256), c(512), 2, f);
-    this.res_block2 = new ResidualBlock(c(512), c(1024), 2, f);
-    this.res_block3 = new ResidualBlock(c(1024), c(2048), 2, f);
-    this.fc1 = new Linear(c(2048), c(1024), f);
-    this.fc2 = new Linear(c(1024), c(512), f);
-    this.fc3 = new Linear(c(512), c(256), f);
+    this.conv1 = new Conv2d(3, ch.conv1, 3, { padding: 1, ...f });
+    this.bn1 = new BatchNorm2d(ch.conv1, f);
+    this.conv2 = new Conv2d(ch.conv1, ch.conv2, 3, { padding: 1, ...f });
+    this.bn2 = new BatchNorm2d(ch.conv2, f);
+    this.conv3 = new Conv2d(ch.conv2, ch.conv3, 3, { padding: 1, ...f });
+    this.bn3 = new BatchNorm2d(ch.conv3, f);
+    this.se = new SEBlock(ch.conv3, { hidden: ch.se, ...f });
+    this.res_block1 = new ResidualBlock(ch.conv3, ch.res_block1, 2, f);
+    this.res_block2 = new ResidualBlock(ch.res_block1, ch.res_block2, 2, f);
+    this.res_block3 = new ResidualBlock(ch.res_block2, ch.res_block3, 2, f);
+    this.fc1 = new Linear(ch.res_block3, ch.fc1, f);
+    this.fc2 = new Linear(ch.fc1, ch.fc2, f);
+    this.fc3 = new Linear(ch.fc2, ch.fc3, f);
     this.dropout1 = new Dropout(opts.dropout ?? 0.2);
     this.dropout2 = new Dropout(opts.fc_dropout ?? 0.5);
-    this.fc4 = new Linear(c(256), k, f);
+    this.fc4 = new Linear(ch.fc3, k, f);
   }
 
   override forward(x: Tensor): Tensor {
@@ -152,4 +226,15 @@ export class ResEmoteNet extends Module {
     h = this.dropout2.call(relu(this.fc3.call(h)));
     return this.fc4.call(h);
   }
+}
+
+/** Validates an explicit channel spec: every layer named, each a positive integer. */
+function checkChannels(ch: ResEmoteNetChannels): ResEmoteNetChannels {
+  for (const k of CHANNEL_KEYS) {
+    const v = (ch as unknown as Record<string, unknown>)[k];
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1)) {
+      throw new RangeError(`ResEmoteNet: channels.${k} must be a positive integer, got ${String(v)} (channels needs ${CHANNEL_KEYS.join(', ')})`);
+    }
+  }
+  return ch;
 }

@@ -575,6 +575,8 @@ export class Trainer {
           class_names: [...(config.classes ?? EMOTIONS)],
           mean: init?.config.mean,
           std: init?.config.std,
+          layer_channels: init?.config.layer_channels,
+          width_rule: init?.config.width_rule,
         });
     manual_seed(config.seed);
     const model = buildModel(mcfg, { dropout: config.dropout, fc_dropout: config.fcDropout });

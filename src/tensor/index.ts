@@ -20,3 +20,4 @@ export { se_block } from './ops/se.js';
 export { cross_entropy, nll_loss, mse_loss, type Reduction, type CrossEntropyOptions } from './ops/loss.js';
 export { dropout } from './ops/dropout.js';
 export { cat, stack } from './ops/concat.js';
+export { pad } from './ops/pad.js';

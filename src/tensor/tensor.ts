@@ -5,7 +5,7 @@
  */
 import type { Backend, Layout } from '../kernels/backend.js';
 import { getBackend, type Device } from './device.js';
-import { allocArray, type DType, type TypedArray } from './dtype.js';
+import { allocArray, DTYPES, isForeignDType, type DType, type TypedArray } from './dtype.js';
 import { StorageRef, track, untrackFinalizer, type Disposable } from './memory.js';
 import { contiguousStrides, fmtShape, isContiguous, numel, type Shape } from './shape.js';
 import type { Node } from './autograd.js';
@@ -223,6 +223,10 @@ export class Tensor implements Disposable {
   to(dtype: DType): Tensor;
   to(arg: Device | DType): Tensor {
     if (arg === 'cpu' || arg === 'webgpu') return toDevice(this, arg);
+    if (!(DTYPES as readonly unknown[]).includes(arg) && !isForeignDType(arg)) {
+      const name = typeof arg === 'string' ? `'${arg}'` : String(arg);
+      throw new TypeError(`to: ${name} is neither a device (cpu, webgpu) nor a dtype (${DTYPES.join(', ')})`);
+    }
     return toDType(this, arg);
   }
   /**

@@ -74,7 +74,7 @@ describe('missing data', () => {
     writeFileSync(csv, 'emotion,pixels,Usage\n');
     const code = await main(['train', '--batch-size', '1', '--data', csv, '--device', 'cpu'], b.io);
     expect(code).not.toBe(0);
-    expect(b.err.join('\n')).toMatch(/batchSize must be at least 2 \(BatchNorm in training mode needs more than one image per batch\), got 1/);
+    expect(b.err.join('\n')).toMatch(/--batch-size must be at least 2 \(BatchNorm in training mode needs more than one image per batch\), got 1/);
   });
 });
 
@@ -129,13 +129,13 @@ describe.each(TRAIN_DEVICES)('train -> eval -> predict on the FER2013 sample on 
       expect(await main(['eval', '-c', path.join(out, 'best.json'), '--data', SAMPLE, '--split', 'PublicTest', '--limit', '16', '--device', device], txt.io)).toBe(0);
       expect(txt.out.join('\n')).toMatch(/precision\s+recall\s+f1-score\s+support[\s\S]*confusion matrix \(rows: true class, columns: predicted class\)/);
 
-      // predict: probabilities labelled with the checkpoint's class names, summing to 1
+      // predict (FER2013 crops are faces already: --no-detect): probabilities labelled with the checkpoint's class names, summing to 1
       const imgs = ['test/happy', 'test/surprise'].map((d) => {
         const line = readFileSync(path.join(SAMPLE, 'index.csv'), 'utf8').split('\n').find((l) => l.startsWith(d + '/'))!;
         return path.join(SAMPLE, line.split(',')[0]!);
       });
       const p = collector();
-      expect(await main(['predict', '-c', out, ...imgs, '--device', device, '--json'], p.io), p.err.join('\n')).toBe(0);
+      expect(await main(['predict', '-c', out, ...imgs, '--device', device, '--json', '--no-detect'], p.io), p.err.join('\n')).toBe(0);
       const pr = jsonOut(p.out);
       expect(pr.class_names).toEqual([...EMOTIONS]);
       expect(pr.predictions).toHaveLength(2);

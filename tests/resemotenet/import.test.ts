@@ -64,8 +64,10 @@ describe('import an official PyTorch checkpoint', () => {
     expect((await readSidecar(`${prefix}.json`)).source).toBe(PTH);
     // a model file from another save (a crash between the renames) is detected, not silently paired
     const other = await importCheckpoint(PTH, { out: path.join(out, 'again') });
-    copyFileSync(`${other.prefix}.safetensors`, `${prefix}.safetensors`);
-    await expect(loadCheckpoint(`${prefix}.json`)).rejects.toThrow(/w32\.safetensors does not belong to .*w32\.json \(checkpoint_id [0-9a-f]+ vs [0-9a-f]+\)/);
+    const mine = (await readSidecar(`${prefix}.json`)).model_file; // the generation file the sidecar names
+    expect(mine).toMatch(/^w32\.[0-9a-f]{16}\.safetensors$/);
+    copyFileSync(`${other.prefix}.safetensors`, path.join(out, mine));
+    await expect(loadCheckpoint(`${prefix}.json`)).rejects.toThrow(/w32\.[0-9a-f]{16}\.safetensors does not belong to .*w32\.json \(checkpoint_id [0-9a-f]+ vs [0-9a-f]+\)/);
   });
 
   it("{'model_state_dict': ...} with official class names; probabilities labelled in that order", async () => {
@@ -122,7 +124,7 @@ describe('import and predict commands', () => {
     const img1 = path.join(SAMPLE, 'test/happy', readDirFirst(path.join(SAMPLE, 'test/happy')));
     const img2 = path.join(SAMPLE, 'test/sad', readDirFirst(path.join(SAMPLE, 'test/sad')));
     lines.length = 0;
-    expect(await main(['predict', '-c', path.join(out, 'official.json'), img1, img2, '--json', '--device', 'cpu'], io)).toBe(0);
+    expect(await main(['predict', '-c', path.join(out, 'official.json'), img1, img2, '--no-detect', '--json', '--device', 'cpu'], io)).toBe(0);
     const r = JSON.parse(lines.filter((l) => l.startsWith('{')).join('\n')) as { class_names: string[]; predictions: { image: string; probabilities: Record<string, number>; label: string }[] };
     expect(r.class_names).toEqual([...CLASS_NAME_PRESETS.official!]);
     expect(r.predictions.map((p) => p.image)).toEqual([img1, img2]);
@@ -132,11 +134,13 @@ describe('import and predict commands', () => {
       expect(Object.values(p.probabilities).every((v) => v > 0 && v < 1)).toBe(true);
     }
     lines.length = 0;
-    expect(await main(['predict', '-c', path.join(out, 'official.json'), img1, '--device', 'cpu'], io)).toBe(0);
+    expect(await main(['predict', '-c', path.join(out, 'official.json'), img1, '--no-detect', '--device', 'cpu'], io)).toBe(0);
     const table = lines.join('\n').split('\n').filter((l) => l.trim());
-    expect(table[0]).toMatch(/^image\s+happy\s+surprise\s+sad\s+anger\s+disgust\s+fear\s+neutral\s+prediction$/);
-    const cells = table[1]!.trim().split(/\s+/);
-    const probs = cells.slice(1, 8).map(Number);
+    expect(table[0]).toMatch(/^image\s+face\s+box \(x1,y1,x2,y2\)\s+face score\s+happy\s+surprise\s+sad\s+anger\s+disgust\s+fear\s+neutral\s+prediction$/);
+    const cells = table[1]!.trim().split(/\s+/); // path, 'whole', (no box, no score), 7 probabilities, label
+    expect(cells[0]).toBe(img1);
+    expect(cells[1]).toBe('whole');
+    const probs = cells.slice(2, 9).map(Number);
     expect(Math.abs(probs.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(0.004); // 7 values rounded to 3 places
     // an unreadable image is an error naming the file (exit 1)
     lines.length = 0;

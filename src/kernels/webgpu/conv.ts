@@ -42,6 +42,7 @@
 import type { Conv2dParams, Storage } from '../backend.js';
 import { GpuStorage, type Binding, type GpuRuntime } from './runtime.js';
 import { shader, shaderKey } from './shaders.js';
+import { depthwiseForward } from './conv_depthwise.js';
 
 export type ConvVariant = 'sg' | 'tiled';
 
@@ -56,7 +57,9 @@ export const convTuning: {
   bindingLimitBytes: number;
   /** sg weight gradient: skip taps that never touch the input (zero-fill them) — always, never, or when <= 70% are live. */
   skipDeadTaps: 'auto' | boolean;
-} = { variant: 'auto', packWeights: 'auto', splits: 0, bindingLimitBytes: 0, skipDeadTaps: 'auto' };
+  /** Forward of depthwise convs (groups == C_in) through ./conv_depthwise.ts (true) or the GEMM kernels (false). */
+  depthwise: boolean;
+} = { variant: 'auto', packWeights: 'auto', splits: 0, bindingLimitBytes: 0, skipDeadTaps: 'auto', depthwise: true };
 
 // ---------------------------------------------------------------------------------------------
 // shared helpers
@@ -820,6 +823,7 @@ function checkF32(op: string, ...s: Storage[]): void {
 export function conv2d(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null, out: Storage, p: Conv2dParams): void {
   checkF32('conv2d', x, w, out, ...(bias ? [bias] : []));
   if (p.N * p.C_out * p.OH * p.OW === 0) return;
+  if (convTuning.depthwise && depthwiseForward(rt, x, w, bias, out, p, convTuning.bindingLimitBytes || rt.limits.maxStorageBufferBindingSize)) return;
   const g = geo(p);
   if (convVariant(rt) === 'sg') sgForward(rt, x, w, bias, out, g);
   else tiledForward(rt, x, w, bias, out, g);

@@ -4,6 +4,8 @@
  * `GPUDevice`.
  */
 
+import type { WebGPUDevice, WebGPUPowerPreference } from './gpu_types.js';
+
 /** What the library reports about the adapter it runs on. */
 export interface AdapterReport {
   vendor: string;
@@ -26,8 +28,8 @@ export interface AdapterReport {
 
 export interface AcquireOptions {
   /** Use this device instead of requesting one. */
-  device?: GPUDevice;
-  powerPreference?: GPUPowerPreference;
+  device?: WebGPUDevice;
+  powerPreference?: WebGPUPowerPreference;
 }
 
 // Dawn's navigator-like object must stay referenced for the life of the process: when it is
@@ -62,7 +64,7 @@ const WANTED_FEATURES: GPUFeatureName[] = ['shader-f16', 'timestamp-query', 'sub
  * Requests an adapter and a device with the adapter's own maxima for the limits the kernels use.
  * @throws Error when there is no adapter, with the setup command that installs a software GPU.
  */
-export async function acquireDevice(opts: AcquireOptions = {}): Promise<{ device: GPUDevice; report: AdapterReport }> {
+export async function acquireDevice(opts: AcquireOptions = {}): Promise<{ device: WebGPUDevice; report: AdapterReport }> {
   if (opts.device) {
     return { device: opts.device, report: describe(opts.device.adapterInfo, opts.device.features, opts.device.limits) };
   }

@@ -4,10 +4,10 @@
 import { hasBackend, registerBackend, unregisterBackend } from '../../tensor/device.js';
 import { acquireDevice, type AcquireOptions, type AdapterReport } from './device.js';
 import { WebGPUBackend } from './backend.js';
-import { GpuRuntime } from './runtime.js';
+import { GpuOutOfMemoryError, GpuRuntime } from './runtime.js';
 
 export type { AdapterReport, AcquireOptions };
-export { WebGPUBackend, GpuRuntime };
+export { WebGPUBackend, GpuRuntime, GpuOutOfMemoryError };
 
 let backend: WebGPUBackend | null = null;
 let pending: Promise<WebGPUBackend> | null = null;

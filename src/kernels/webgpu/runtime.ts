@@ -12,6 +12,40 @@
 import type { Storage } from '../backend.js';
 import { itemsize, type DType, type TypedArray } from '../../tensor/dtype.js';
 import type { AdapterReport } from './device.js';
+import type { WebGPUBuffer, WebGPUComputePipeline, WebGPUDevice } from './gpu_types.js';
+
+/**
+ * The GPU (or, on a software adapter, the host) has no memory for an allocation. Thrown by
+ * `alloc`/`upload` when a buffer would exceed {@link GpuRuntime.memoryLimit} (after emptying the
+ * buffer pool), and at the next readback when the device itself reports an out-of-memory error.
+ */
+export class GpuOutOfMemoryError extends Error {
+  override name = 'GpuOutOfMemoryError';
+  constructor(
+    message: string,
+    /** Bytes asked for (0 when the device reported the error). */
+    readonly requestedBytes = 0,
+    /** Bytes held by live storages at the time. */
+    readonly liveBytes = 0,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Largest single buffer copy, mapping or queue write, in bytes (256 MiB). Dawn crashes the process
+ * (SIGSEGV) on a readback of 2 GiB or more done as one copy; chunks of this size stay far below.
+ * {@link GpuRuntime.transferChunkBytes} overrides it per runtime (a test sets a small value).
+ */
+export const DEFAULT_TRANSFER_CHUNK_BYTES = 256 << 20;
+
+/** Default {@link GpuRuntime.memoryLimit}: 75 % of host RAM for a software adapter (its buffers live there), else none. */
+function defaultMemoryLimit(report: AdapterReport): number {
+  if (!report.isSoftware) return Infinity;
+  const os = (globalThis as { process?: { getBuiltinModule?: (m: string) => { totalmem?: () => number } | undefined } }).process?.getBuiltinModule?.('node:os');
+  const total = os?.totalmem?.();
+  return total ? Math.floor(total * 0.75) : Infinity;
+}
 
 /** A GPU storage: one GPUBuffer holding `size` elements. */
 export class GpuStorage implements Storage {
@@ -20,7 +54,7 @@ export class GpuStorage implements Storage {
   constructor(
     readonly dtype: DType,
     readonly size: number,
-    readonly buffer: GPUBuffer,
+    readonly buffer: WebGPUBuffer,
   ) {}
   get byteLength(): number {
     return this.size * itemsize(this.dtype);
@@ -144,12 +178,25 @@ export class GpuRuntime {
   submitEvery = 64;
   /** Sleep instead of spinning while waiting on the GPU (Node.js with Dawn; see settle()). */
   gentleWait = canBlock();
+  /**
+   * Largest single copy, mapping or queue write, in bytes (a multiple of 8; default
+   * {@link DEFAULT_TRANSFER_CHUNK_BYTES}). Larger readbacks and uploads are split into chunks.
+   */
+  transferChunkBytes = DEFAULT_TRANSFER_CHUNK_BYTES;
+  /**
+   * Most bytes of storage buffers (live plus pooled) this runtime creates; an allocation beyond it
+   * throws {@link GpuOutOfMemoryError} instead of letting the driver fail (lavapipe, whose buffers
+   * are host memory, crashes the process). Default: 75 % of host RAM on a software adapter,
+   * unlimited on a GPU (whose driver reports out-of-memory errors itself).
+   */
+  memoryLimit: number;
 
   constructor(
-    readonly device: GPUDevice,
+    readonly device: WebGPUDevice,
     readonly report: AdapterReport,
   ) {
     this.limits = report.limits;
+    this.memoryLimit = defaultMemoryLimit(report);
     device.lost.then((info) => {
       this.lostReason = `${info.reason}: ${info.message}`;
     });
@@ -175,13 +222,30 @@ export class GpuRuntime {
     const list = this.freeNow.get(cls);
     let buf = list?.pop();
     if (buf) this.pooledBytes -= cls;
-    else buf = this.createBuffer(cls, 'alloc');
+    else buf = this.createBuffer(cls, 'alloc', size, dtype);
     this.liveBytes += cls;
     this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
     return new GpuStorage(dtype, size, buf);
   }
 
-  private createBuffer(bytes: number, op: string): GPUBuffer {
+  /** Chunk size for copies and writes: a positive multiple of 8 bytes. */
+  private chunkBytes(): number {
+    return Math.max(8, Math.floor(this.transferChunkBytes / 8) * 8);
+  }
+
+  private createBuffer(bytes: number, op: string, elements?: number, dtype?: DType): GPUBuffer {
+    if (this.liveBytes + this.pooledBytes + bytes > this.memoryLimit) {
+      this.trimPool();
+      if (this.liveBytes + bytes > this.memoryLimit) {
+        const what = elements === undefined ? '' : ` for ${elements} ${dtype} elements`;
+        throw new GpuOutOfMemoryError(
+          `${op}: out of GPU memory: a buffer of ${bytes} bytes${what} would bring the ${this.liveBytes} bytes held by live tensors past ` +
+            `the runtime's memoryLimit of ${this.memoryLimit} bytes (free tensors with dispose()/tidy(), or raise webgpuRuntime().memoryLimit)`,
+          bytes,
+          this.liveBytes,
+        );
+      }
+    }
     this.device.pushErrorScope('out-of-memory');
     const buf = this.device.createBuffer({ size: bytes, usage: STORAGE_USAGE });
     this.errors.push(this.device.popErrorScope().then((e) => (e ? `${op}: out of GPU memory allocating ${bytes} bytes (${e.message})` : null)));
@@ -195,13 +259,15 @@ export class GpuRuntime {
     // Buffers in freeNow have no unsubmitted uses, so writeBuffer into them is safe (see header).
     let buf = this.freeNow.get(cls)?.pop();
     if (buf) this.pooledBytes -= cls;
-    else buf = this.createBuffer(cls, 'upload');
+    else buf = this.createBuffer(cls, 'upload', data.length, dtype);
     this.liveBytes += cls;
     this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
     if (bytes > 0) {
       const src = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, bytes);
-      // writeBuffer needs a multiple of 4 bytes; all our dtypes are 4 or 8 bytes.
-      this.device.queue.writeBuffer(buf, 0, src);
+      // writeBuffer needs a multiple of 4 bytes; all our dtypes are 4 or 8 bytes. Large data goes
+      // in chunks (see transferChunkBytes).
+      const chunk = this.chunkBytes();
+      for (let off = 0; off < bytes; off += chunk) this.device.queue.writeBuffer(buf, off, src, off, Math.min(chunk, bytes - off));
     }
     return new GpuStorage(dtype, data.length, buf);
   }
@@ -233,7 +299,7 @@ export class GpuRuntime {
   // ---------------- pipelines ----------------
 
   /** A compute pipeline for WGSL `code` (entry point `main`), compiled once per `key`. */
-  pipeline(key: string, code: string | (() => string)): GPUComputePipeline {
+  pipeline(key: string, code: string | (() => string)): WebGPUComputePipeline {
     let p = this.pipelines.get(key);
     if (!p) {
       const src = typeof code === 'string' ? code : code();
@@ -298,7 +364,7 @@ export class GpuRuntime {
    * wid.x + wid.y * nwg.x) or explicit [x, y, z].
    * @throws RangeError when a binding exceeds maxStorageBufferBindingSize (split the work instead).
    */
-  dispatch(op: string, pipeline: GPUComputePipeline, bindings: Binding[], uniforms: Uniforms | null, workgroups: number | [number, number, number]): void {
+  dispatch(op: string, pipeline: WebGPUComputePipeline, bindings: Binding[], uniforms: Uniforms | null, workgroups: number | [number, number, number]): void {
     this.checkLost(op);
     const entries: GPUBindGroupEntry[] = bindings.map((b, i) => {
       const s = b instanceof GpuStorage ? b : b.storage;
@@ -335,11 +401,17 @@ export class GpuRuntime {
     return [Math.ceil(total / y), y, 1];
   }
 
-  /** Records a buffer-to-buffer copy (bytes). */
-  copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+  /** Records a buffer-to-buffer copy (bytes), as copies of at most transferChunkBytes each. */
+  copyBuffer(src: WebGPUBuffer, srcOffset: number, dst: WebGPUBuffer, dstOffset: number, bytes: number): void {
     this.endPass();
-    this.getEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    const enc = this.getEncoder();
+    const chunk = this.chunkBytes();
+    for (let off = 0; off < bytes; off += chunk) enc.copyBufferToBuffer(src, srcOffset + off, dst, dstOffset + off, Math.min(chunk, bytes - off));
+    this.copyCount += Math.max(1, Math.ceil(bytes / chunk));
   }
+
+  /** Buffer copies recorded so far (each chunk counts; tests check that large copies are split). */
+  copyCount = 0;
 
   /** Submits the recorded commands (no wait). */
   flush(): void {
@@ -396,7 +468,7 @@ export class GpuRuntime {
   private settleChecks(status: number, upTo: number, messages: Map<number, string>): void {
     const msg = status ? (messages.get(status) ?? 'a device-side check failed') : null;
     for (const id of [...this.checks.keys()]) if (id < upTo) this.checks.delete(id);
-    if (msg) throw new Error(`${msg} (detected on the GPU; reported at the next readback)`);
+    if (msg) throw new Error(`${msg} (detected on the GPU; reported at the first readback after that call, which may be of an unrelated tensor)`);
   }
 
   /** Throws the first WebGPU error reported so far, naming its op. */
@@ -404,7 +476,11 @@ export class GpuRuntime {
     const pending = this.errors;
     this.errors = [];
     const msgs = (await Promise.all(pending)).filter((m): m is string => m !== null);
-    if (msgs.length) throw new Error(`WebGPU error: ${msgs[0]}${msgs.length > 1 ? ` (and ${msgs.length - 1} more)` : ''}`);
+    if (!msgs.length) return;
+    const oom = msgs.find((m) => m.includes('out of GPU memory'));
+    const more = msgs.length > 1 ? ` (and ${msgs.length - 1} more)` : '';
+    if (oom) throw new GpuOutOfMemoryError(`WebGPU error: ${oom}${more}`);
+    throw new Error(`WebGPU error: ${msgs[0]}${more}`);
   }
 
   /** Waits for all submitted work, then reports errors. */
@@ -421,39 +497,58 @@ export class GpuRuntime {
     await this.checkErrors();
   }
 
-  /** Reads `bytes` from the start of a storage's buffer (plus an element offset). */
+  /**
+   * Reads a whole storage back. The copies to staging buffers are recorded at once (so the data
+   * read is the data as of this call), in chunks of at most transferChunkBytes, each mapped and
+   * copied out in turn: one copy or mapping of 2 GiB or more crashes Dawn.
+   */
   async read(s: GpuStorage, ArrayType: new (b: ArrayBuffer) => TypedArray): Promise<TypedArray> {
     this.checkLost('read');
     if (s.freed) throw new Error('read: storage was freed');
     const bytes = s.byteLength;
     const padded = Math.max(4, Math.ceil(bytes / 4) * 4);
     const withStatus = this.checks.size > 0 && this.statusStorage !== null;
-    const staging = this.device.createBuffer({ size: padded + (withStatus ? 4 : 0), usage: MAP_READ | COPY_DST });
-    this.copyBuffer(s.buffer, 0, staging, 0, padded);
-    if (withStatus) {
-      // copy then clear in the same encoder: exactly the failures recorded before this point are
-      // reported here, and later ones set the cleared word again
-      this.copyBuffer(this.statusStorage!.buffer, 0, staging, padded, 4);
-      this.getEncoder().clearBuffer(this.statusStorage!.buffer, 0, 4);
+    const chunk = this.chunkBytes();
+    const stagings: { buf: GPUBuffer; off: number; n: number }[] = [];
+    for (let off = 0; off < padded; off += chunk) {
+      const n = Math.min(chunk, padded - off);
+      const status = off === 0 && withStatus ? 4 : 0;
+      const buf = this.device.createBuffer({ size: n + status, usage: MAP_READ | COPY_DST });
+      this.copyBuffer(s.buffer, off, buf, 0, n);
+      if (status) {
+        // copy then clear in the same encoder: exactly the failures recorded before this point are
+        // reported here, and later ones set the cleared word again
+        this.copyBuffer(this.statusStorage!.buffer, 0, buf, n, 4);
+        this.getEncoder().clearBuffer(this.statusStorage!.buffer, 0, 4);
+      }
+      stagings.push({ buf, off, n });
     }
     const upTo = this.nextCheck;
     // messages as of this copy: a concurrent read may settle (and forget) these ids first
     const messages = withStatus ? new Map(this.checks) : null;
     this.flush();
+    const out = new ArrayBuffer(bytes);
+    let status = 0;
     try {
-      await this.settle(staging.mapAsync(0x0001));
-    } catch (e) {
-      this.checkLost('read');
-      await this.checkErrors();
-      throw e;
+      for (const st of stagings) {
+        try {
+          await this.settle(st.buf.mapAsync(0x0001));
+        } catch (e) {
+          this.checkLost('read');
+          await this.checkErrors();
+          throw e;
+        }
+        const mapped = st.buf.getMappedRange();
+        const keep = Math.min(st.n, bytes - st.off);
+        if (keep > 0) new Uint8Array(out, st.off, keep).set(new Uint8Array(mapped, 0, keep));
+        if (st.off === 0 && withStatus) status = new Uint32Array(mapped, st.n, 1)[0]!;
+        st.buf.unmap();
+      }
+    } finally {
+      for (const st of stagings) st.buf.destroy();
     }
-    const mapped = staging.getMappedRange();
-    const copy = mapped.slice(0, bytes);
-    const status = withStatus ? new Uint32Array(mapped, padded, 1)[0]! : 0;
-    staging.unmap();
-    staging.destroy();
     await this.checkErrors();
     if (withStatus) this.settleChecks(status, upTo, messages!);
-    return new ArrayType(copy);
+    return new ArrayType(out);
   }
 }

@@ -11,6 +11,8 @@ import { ReLU, Sigmoid } from './activation.js';
 export interface SEBlockOptions extends FactoryOptions {
   /** Channel reduction: the hidden width is floor(in_channels / reduction) (default 16). */
   reduction?: number;
+  /** The hidden width itself (overrides `reduction`; e.g. as read from a checkpoint's `fc.0.weight`). */
+  hidden?: number;
   /** Run the fused se_block kernel (default true) instead of composing the child modules. */
   fused?: boolean;
 }
@@ -22,7 +24,8 @@ export interface SEBlockOptions extends FactoryOptions {
  * so its state_dict keys are `fc.0.weight` (R, C) and `fc.2.weight` (C, R).
  * forward: x (N, C, H, W) -> x * fc(avg_pool(x).view(N, C)).view(N, C, 1, 1). With `fused` (the
  * default) this runs as one F.se_block call; the result equals the composed modules up to rounding.
- * @throws RangeError when in_channels / reduction < 1, or (forward) x is not (N, in_channels, H, W).
+ * @throws RangeError when in_channels / reduction < 1 (or `hidden` is not a positive integer), or
+ * (forward) x is not (N, in_channels, H, W).
  */
 export class SEBlock extends Module {
   readonly in_channels: number;
@@ -34,7 +37,8 @@ export class SEBlock extends Module {
   constructor(in_channels: number, opts: SEBlockOptions = {}) {
     super();
     const reduction = opts.reduction ?? 16;
-    const hidden = Math.floor(in_channels / reduction);
+    const hidden = opts.hidden ?? Math.floor(in_channels / reduction);
+    if (opts.hidden !== undefined && !(Number.isInteger(hidden) && hidden >= 1)) throw new RangeError(`SEBlock: hidden must be a positive integer, got ${opts.hidden}`);
     if (!Number.isInteger(in_channels) || in_channels < 1 || !(hidden >= 1)) {
       throw new RangeError(`SEBlock: in_channels (${in_channels}) / reduction (${reduction}) must leave at least one hidden unit`);
     }

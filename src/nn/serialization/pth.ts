@@ -21,14 +21,21 @@
  * Tensors are rebuilt as contiguous copies honoring offset and strides, with dtypes mapped as
  * in ./convert.ts (float16/bfloat16 -> float32, int64 and the small integer types -> int32,
  * int64 values outside the int32 range throw).
+ *
+ * A hostile file costs time and memory in proportion to its size, not more: data.pkl may inflate
+ * to at most max(32 MiB, 16 x the file); the unpickler's work (opcodes, items, call arguments,
+ * text) is bounded by max(8M, 16 x file bytes) units, capped at 64M, with at most 4M memo entries
+ * and 1000 nested MARKs (see ./pickle.ts); zip entries may not share bytes (./zip.ts); and the
+ * tensors built may take at most 4 x the bytes of the storages the file holds, plus 64 MiB, so a
+ * stride-0 view of a few bytes is refused rather than materialized into gigabytes.
  */
 import { Tensor } from '../../tensor/tensor.js';
 import { tensor } from '../../tensor/ops/creation.js';
 import type { Device } from '../../tensor/device.js';
-import { isFloating } from '../../tensor/dtype.js';
-import { decodeStorage, ELEMENT_SIZE, gather, Int32RangeError, loadedDType, needsInt32Check, type Decoded, type StorageDType } from './convert.js';
+import { isFloating, itemsize } from '../../tensor/dtype.js';
+import { checkLoadDevice, decodeStorage, MAX_NDIM, ELEMENT_SIZE, gather, Int32RangeError, loadedDType, needsInt32Check, type Decoded, type StorageDType } from './convert.js';
 import { CheckpointError, FileSource, MemorySource, setProp, type ByteSource } from './io.js';
-import { describe, isTuple, PickleError, PickleTruncatedError, PyDict, PyGlobal, unpickle, type UnpicklerHooks } from './pickle.js';
+import { DEFAULT_PICKLE_LIMITS, describe, isTuple, MAX_KEY_CHARS, PickleError, PickleTruncatedError, PyDict, PyGlobal, unpickle, type UnpickleLimits, type UnpicklerHooks } from './pickle.js';
 import { ZipReader } from './zip.js';
 
 /** Options for {@link load_pth}. */
@@ -55,6 +62,34 @@ export const ALLOWED_GLOBALS: readonly string[] = [
   'numpy.core.multiarray.scalar',
   'numpy._core.multiarray.scalar',
 ];
+
+/**
+ * Bounds that keep a small crafted file from costing much more than its size (see
+ * {@link pickleLimits}, {@link maxPickleBytes} and the Materializer's byte allowance).
+ */
+/** Work units the unpickler may spend per byte of the file (a state dict needs well under 1). */
+const PICKLE_WORK_PER_FILE_BYTE = 16;
+/** Upper bound of the unpickler's work, whatever the file size (keeps every JS array far below V8's limit). */
+const PICKLE_MAX_WORK = 64_000_000;
+/** A data.pkl may inflate to at most this many bytes, or 16 bytes per byte of the file when that is more. */
+const PICKLE_BYTES_FLOOR = 32 << 20;
+/** Tensors may take this many bytes beyond {@link MATERIALIZE_FACTOR} x the storages the file holds. */
+const MATERIALIZE_FLOOR = 64 << 20;
+/**
+ * Tensors built from a file may take at most this many times the bytes of the storages it holds
+ * (float16 storages double in size as float32; a weight and its saved transpose share a storage).
+ */
+const MATERIALIZE_FACTOR = 4;
+
+/** The unpickler limits for a file of `fileSize` bytes: work scales with the file, within fixed bounds. */
+function pickleLimits(fileSize: number): UnpickleLimits {
+  return { maxWork: Math.min(PICKLE_MAX_WORK, Math.max(DEFAULT_PICKLE_LIMITS.maxWork, PICKLE_WORK_PER_FILE_BYTE * fileSize)) };
+}
+
+/** Largest data.pkl accepted from a file of `fileSize` bytes (a deflated entry can inflate 1032x). */
+function maxPickleBytes(fileSize: number): number {
+  return Math.max(PICKLE_BYTES_FLOOR, 16 * fileSize);
+}
 
 /** Storage classes, by class name, as `torch.save` names them (torch.*, torch.cuda.*, torch.storage.*). */
 const STORAGE_TYPES: Readonly<Record<string, StorageDType>> = {
@@ -310,6 +345,7 @@ class PthHooks implements UnpicklerHooks {
     const st = storage as StorageView;
     if (!isCount(offset)) this.fail(`tensor storage offset ${String(offset)} is not a non-negative integer`);
     if (!Array.isArray(size) || !size.every(isCount)) this.fail(`tensor size ${describe(size)} is not a tuple of non-negative integers`);
+    if ((size as unknown[]).length > MAX_NDIM) this.fail(`tensor has ${(size as unknown[]).length} dimensions, more than ${MAX_NDIM}`);
     if (!Array.isArray(stride) || stride.length !== (size as unknown[]).length || !stride.every(isCount)) {
       this.fail('tensor stride must be a tuple of non-negative integers, one per dimension');
     }
@@ -372,6 +408,10 @@ class Materializer {
   private readonly raw = new Map<string, Uint8Array>();
   private readonly decoded = new Map<string, Decoded>();
   private readonly uses = new Map<string, number>();
+  /** Bytes the tensors made so far take, and the most they may take (see MATERIALIZE_FACTOR). */
+  private madeBytes = 0;
+  private allowance = MATERIALIZE_FLOOR;
+  private readonly keys = new WeakMap<object, string | undefined>();
 
   constructor(
     private readonly file: string,
@@ -399,12 +439,14 @@ class Materializer {
       if (typeof v !== 'object' || v === null || seen.has(v)) continue;
       seen.add(v);
       if (v instanceof TensorRef || v instanceof StorageView) {
-        const k = (v instanceof TensorRef ? v.storage : v).root.key;
+        const r = (v instanceof TensorRef ? v.storage : v).root;
+        const k = r.key;
+        if (!this.uses.has(k)) this.allowance += MATERIALIZE_FACTOR * r.numel * ELEMENT_SIZE[r.dtype];
         this.uses.set(k, (this.uses.get(k) ?? 0) + 1);
       } else if (v instanceof PyDict) {
         for (const [k, x] of v.items.values()) todo.push(k, x);
       } else if (Array.isArray(v)) {
-        todo.push(...v);
+        for (const x of v) todo.push(x);
       }
     }
   }
@@ -427,7 +469,7 @@ class Materializer {
     } else if (v instanceof PyDict) {
       const obj: Record<string, unknown> = {};
       for (const [k, x] of v.items.values()) {
-        const key = jsKey(k);
+        const key = this.jsKey(k, path);
         if (key === undefined) this.fail(`dict key of type ${describe(k)} cannot become a JS property name`, path);
         if (Object.hasOwn(obj, key!)) this.fail(`two dict keys both become the JS property '${key}'`, path);
         setProp(obj, key!, await this.value(x, path ? `${path}.${key}` : key!, depth + 1));
@@ -447,9 +489,50 @@ class Materializer {
     return out;
   }
 
+  /** {@link jsKey} with its result cached per tuple and its length bounded. */
+  private jsKey(k: unknown, path: string): string | undefined {
+    if (!isTuple(k)) return jsKey(k);
+    if (this.keys.has(k)) return this.keys.get(k);
+    const parts: string[] = [];
+    let len = 0;
+    for (const x of k) {
+      const p = this.jsKey(x, path);
+      if (p === undefined) {
+        this.keys.set(k, undefined);
+        return undefined;
+      }
+      len += p.length + 2;
+      if (len > MAX_KEY_CHARS) this.fail(`a tuple dict key becomes a property name longer than ${MAX_KEY_CHARS} characters`, path);
+      parts.push(p);
+    }
+    const out = `(${parts.join(', ')}${parts.length === 1 ? ',' : ''})`;
+    this.keys.set(k, out);
+    return out;
+  }
+
   private async tensor(r: TensorRef, path: string): Promise<Tensor> {
     const view = r.storage;
     const root = view.root;
+    const dtype = loadedDType(view.dtype);
+    const device = this.device ?? 'cpu';
+    let numel = 1;
+    for (const s of r.size) numel *= s;
+    try {
+      checkLoadDevice(view.dtype, dtype, device);
+    } catch (e) {
+      this.fail((e as Error).message, path);
+    }
+    const bytes = numel * itemsize(dtype);
+    if (this.madeBytes + bytes > this.allowance) {
+      const shape = `[${r.size.join(', ')}] (stride [${r.stride.join(', ')}])`;
+      this.fail(
+        `tensor of shape ${shape} would take ${bytes} bytes, and the tensors of this file ${this.madeBytes + bytes} bytes in all: ` +
+          `more than ${MATERIALIZE_FACTOR} x the ${(this.allowance - MATERIALIZE_FLOOR) / MATERIALIZE_FACTOR} bytes of storage the file holds, plus ${MATERIALIZE_FLOOR} ` +
+          '(a broadcast or self-overlapping view, e.g. stride 0, of a small storage); refusing to materialize it',
+        path,
+      );
+    }
+    this.madeBytes += bytes;
     let data;
     try {
       let dec = this.decoded.get(view.cacheKey);
@@ -478,8 +561,7 @@ class Materializer {
         for (const k of [...this.decoded.keys()]) if (k.startsWith(`${root.key}\u0000`)) this.decoded.delete(k);
       }
     }
-    const dtype = loadedDType(view.dtype);
-    const t = tensor(data, { shape: r.size, dtype, device: this.device ?? 'cpu' });
+    const t = tensor(data, { shape: r.size, dtype, device });
     this.made.push(t);
     if (r.requiresGrad && isFloating(dtype)) t.requires_grad_(true);
     return t;
@@ -524,9 +606,18 @@ async function loadZip(src: ByteSource, opts: LoadPthOptions): Promise<unknown> 
     if (s !== 'little' && s !== 'big') throw new CheckpointError(`${src.name}: unknown byteorder '${s}'`, src.name);
     littleEndian = s === 'little';
   }
-  const pkl = await zip.read(zip.get(pklName)!, verify);
+  const pklEntry = zip.get(pklName)!;
+  const pklMax = maxPickleBytes(src.size);
+  if (pklEntry.uncompressedSize > pklMax) {
+    throw new CheckpointError(
+      `${src.name}: ${pklName} inflates to ${pklEntry.uncompressedSize} bytes, more than the ${pklMax} a ${src.size}-byte checkpoint may hold (a deflate bomb?); refusing it`,
+      src.name,
+      pklName,
+    );
+  }
+  const pkl = await zip.read(pklEntry, verify);
   const hooks = new PthHooks(src.name, false);
-  const { value } = unpickle(pkl, hooks, { name: `${src.name}:${pklName}` });
+  const { value } = unpickle(pkl, hooks, { name: `${src.name}:${pklName}`, limits: pickleLimits(src.size) });
   const read: StorageReader = async (root) => {
     const name = `${prefix}data/${root.key}`;
     const e = zip.get(name);
@@ -548,7 +639,7 @@ async function loadLegacy(src: ByteSource, opts: LoadPthOptions): Promise<unknow
   for (;;) {
     const buf = await src.read(0, len);
     try {
-      const opt = { name: src.name };
+      const opt = { name: src.name, limits: pickleLimits(src.size) };
       const magic = unpickle(buf, PLAIN_HOOKS, opt);
       if (magic.value !== LEGACY_MAGIC) fail('not a PyTorch checkpoint (wrong magic number)');
       const proto = unpickle(buf, PLAIN_HOOKS, { ...opt, start: magic.end });

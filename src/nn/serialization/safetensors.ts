@@ -19,7 +19,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { tensor } from '../../tensor/ops/creation.js';
 import type { Device } from '../../tensor/device.js';
 import type { DType } from '../../tensor/dtype.js';
-import { decodeStorage, ELEMENT_SIZE, gather, Int32RangeError, loadedDType, needsInt32Check, type StorageDType } from './convert.js';
+import { checkLoadDevice, decodeStorage, MAX_NDIM, ELEMENT_SIZE, gather, Int32RangeError, loadedDType, needsInt32Check, type StorageDType } from './convert.js';
 import { CheckpointError, FileSource, HOST_LITTLE_ENDIAN, MemorySource, setProp, writeAll, writeFileAtomic, type ByteSource } from './io.js';
 
 /** A dtype name as written in a safetensors header. */
@@ -113,6 +113,22 @@ function findDuplicateKey(text: string): string | null {
   return null;
 }
 
+/**
+ * A short description of a header value for an error message. Never JSON.stringify a whole value
+ * from the file: a deeply nested one overflows the stack, a huge one makes a huge message.
+ */
+function preview(v: unknown): string {
+  if (v === null || typeof v !== 'object') {
+    const s = JSON.stringify(v) ?? String(v);
+    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  }
+  if (Array.isArray(v)) {
+    if (v.length <= 8 && v.every((x) => x === null || typeof x !== 'object')) return `[${v.map(preview).join(', ')}]`;
+    return `an array of ${v.length} items`;
+  }
+  return `an object with ${Object.keys(v).length} keys`;
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -158,7 +174,7 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, file: string, fi
       if (!isPlainObject(v)) fail('__metadata__ must be an object of strings');
       const md: Record<string, string> = {};
       for (const [mk, mv] of Object.entries(v as Record<string, unknown>)) {
-        if (typeof mv !== 'string') fail(`__metadata__['${mk}'] must be a string, got ${JSON.stringify(mv)}`);
+        if (typeof mv !== 'string') fail(`__metadata__['${mk.length > 60 ? `${mk.slice(0, 57)}...` : mk}'] must be a string, got ${preview(mv)}`);
         setProp(md, mk, mv);
       }
       metadata = md;
@@ -168,15 +184,15 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, file: string, fi
     const e = v as Record<string, unknown>;
     const dtype = e['dtype'];
     if (typeof dtype !== 'string' || !Object.hasOwn(ST_TO_STORAGE, dtype)) {
-      fail(`unknown dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(ST_TO_STORAGE).join(', ')})`, key);
+      fail(`unknown dtype ${preview(dtype)} (supported: ${Object.keys(ST_TO_STORAGE).join(', ')})`, key);
     }
     const shape = e['shape'];
-    if (!Array.isArray(shape) || !shape.every((s) => Number.isSafeInteger(s) && (s as number) >= 0)) {
-      fail(`shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`, key);
+    if (!Array.isArray(shape) || shape.length > MAX_NDIM || !shape.every((s) => Number.isSafeInteger(s) && (s as number) >= 0)) {
+      fail(`shape must be an array of non-negative integers (at most ${MAX_NDIM}), got ${preview(shape)}`, key);
     }
     const offs = e['data_offsets'];
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && (o as number) >= 0)) {
-      fail(`data_offsets must be [begin, end] with non-negative integers, got ${JSON.stringify(offs)}`, key);
+      fail(`data_offsets must be [begin, end] with non-negative integers, got ${preview(offs)}`, key);
     }
     const [begin, end] = offs as [number, number];
     if (end < begin) fail(`data_offsets [${begin}, ${end}] end before they begin`, key);
@@ -250,6 +266,11 @@ async function readTensorFrom(src: ByteSource, h: SafetensorsHeader, name: strin
   const sd = ST_TO_STORAGE[info.dtype];
   const numel = (e - b) / ELEMENT_SIZE[sd];
   const target = loadedDType(sd);
+  try {
+    checkLoadDevice(info.dtype, target, device ?? 'cpu');
+  } catch (err) {
+    throw new CheckpointError(`safetensors: ${src.name}: tensor '${name}': ${(err as Error).message}`, src.name, name);
+  }
   const raw = await src.read(h.data_start + b, e - b);
   let data;
   try {

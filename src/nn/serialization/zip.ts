@@ -40,17 +40,24 @@ const utf8 = new TextDecoder('utf-8');
 
 /** An open zip archive. Reads go through the byte source given to {@link ZipReader.open}. */
 export class ZipReader {
+  /** For each entry, where the next entry's local header (or the central directory) begins. */
+  private readonly limits = new Map<ZipEntry, number>();
+
   private constructor(
     readonly src: ByteSource,
     /** Entries by name, in central directory order. */
     readonly entries: ReadonlyMap<string, ZipEntry>,
     private readonly centralDirOffset: number,
-  ) {}
+  ) {
+    const byOffset = [...entries.values()].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+    for (let i = 0; i < byOffset.length; i++) this.limits.set(byOffset[i]!, byOffset[i + 1]?.localHeaderOffset ?? centralDirOffset);
+  }
 
   /**
    * Reads the central directory.
    * @throws CheckpointError when the archive is truncated or malformed (no end of central
-   * directory record, records out of bounds, bad signatures, duplicate names), spans several
+   * directory record, records out of bounds, bad signatures, duplicate names, entries whose
+   * bytes overlap), spans several
    * disks, or holds encrypted entries or a compression method other than stored/deflate.
    */
   static async open(src: ByteSource): Promise<ZipReader> {
@@ -149,6 +156,16 @@ export class ZipReader {
       entries.set(name, { name, method, flags, crc32: crc, compressedSize, uncompressedSize, localHeaderOffset });
       p = end;
     }
+    // Entries must not share bytes: records pointing at the same data would let a small file
+    // pass the ratio check above once per record (one deflated GiB, read four times).
+    const byOffset = [...entries.values()].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+    for (let i = 1; i < byOffset.length; i++) {
+      const a = byOffset[i - 1]!;
+      const b = byOffset[i]!;
+      if (a.localHeaderOffset + 30 + a.compressedSize > b.localHeaderOffset) {
+        fail(`entries '${a.name}' (${30 + a.compressedSize} bytes at ${a.localHeaderOffset}) and '${b.name}' (at ${b.localHeaderOffset}) overlap`);
+      }
+    }
     return new ZipReader(src, entries, cdOffset);
   }
 
@@ -165,8 +182,10 @@ export class ZipReader {
       throw new CheckpointError(`zip: ${this.src.name}: entry '${entry.name}': bad local header signature at ${entry.localHeaderOffset}`, this.src.name, entry.name);
     }
     const start = entry.localHeaderOffset + 30 + dv.getUint16(26, true) + dv.getUint16(28, true);
-    if (start + entry.compressedSize > this.centralDirOffset) {
-      throw new CheckpointError(`zip: ${this.src.name}: entry '${entry.name}': data runs into the central directory`, this.src.name, entry.name);
+    const limit = this.limits.get(entry) ?? this.centralDirOffset;
+    if (start + entry.compressedSize > limit) {
+      const into = limit === this.centralDirOffset ? 'the central directory' : 'the next entry';
+      throw new CheckpointError(`zip: ${this.src.name}: entry '${entry.name}': data (${entry.compressedSize} bytes at ${start}) runs into ${into} (at ${limit})`, this.src.name, entry.name);
     }
     return start;
   }

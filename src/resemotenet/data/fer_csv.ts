@@ -3,12 +3,14 @@
  * line, `pixels` = 2304 space-separated integers 0..255 of a 48x48 grayscale image, row-major),
  * plain or gzip-compressed (detected from the file's first bytes, not its name).
  *
- * The file is streamed (fs stream -> zlib gunzip -> readline), so the 300 MB text of the full
- * 35,887-row file is never held at once; pixels go straight into one Uint8Array of N*2304 bytes.
+ * The file is streamed (fs stream -> zlib gunzip -> a line splitter), so the 300 MB text of the
+ * full 35,887-row file is never held at once; pixels go straight into one Uint8Array of N*2304
+ * bytes. Lines are split on bytes, not with node:readline, so that a line longer than
+ * `maxLineBytes` is refused as soon as it is seen instead of being buffered into a string that
+ * exceeds V8's limit (an uncatchable crash with a 600 MB line).
  * Format reference: /work/shared/data/README.md ("CSV format").
  */
 import { createReadStream, promises as fsp } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { checkIndex, type GrayDataset, type GrayImage } from './dataset.js';
@@ -40,7 +42,15 @@ export interface Fer2013CsvOptions {
   onBadRow?: 'error' | 'skip';
   /** With onBadRow 'skip': how many skipped rows to describe in `skipped` (default 100). */
   maxSkippedReports?: number;
+  /**
+   * Longest line accepted, in bytes, line break excluded (default {@link FER_MAX_LINE_BYTES},
+   * 1 MiB; a FER2013 row is about 8,400 bytes). A longer line is a DataError naming its line.
+   */
+  maxLineBytes?: number;
 }
+
+/** Default longest CSV line, in bytes (1 MiB, over 100x a FER2013 row). */
+export const FER_MAX_LINE_BYTES = 1 << 20;
 
 /**
  * FER2013 rows held compactly: `pixels` is N*2304 bytes (image i at [i*2304, (i+1)*2304)),
@@ -135,9 +145,11 @@ async function probe(file: string): Promise<{ gzip: boolean; size: number; textS
  *
  * @param file path to the CSV; gzip is detected from the magic bytes 1f 8b.
  * @returns the kept rows in file order, with `skippedCount` / `skipped` for onBadRow 'skip'.
- * @throws DataError `file:line: reason` for an unreadable file, a bad header, a truncated or corrupt
- *   gzip stream, and (onBadRow 'error') any bad row. Lines are 1-based with the header on line 1,
- *   so data row r is on line r + 2 when there are no blank lines (blank lines are ignored).
+ * @throws DataError `file:line: reason` for an unreadable file, a bad header, a line longer than
+ *   `maxLineBytes`, and (onBadRow 'error') any bad row; `file: reason` (no line: the stream as a
+ *   whole is bad) for a truncated or corrupt gzip stream, CRC mismatch included. Lines are 1-based
+ *   with the header on line 1, so data row r is on line r + 2 when there are no blank lines
+ *   (blank lines are ignored). Line breaks are LF, CRLF or a lone CR.
  */
 export async function loadFer2013Csv(file: string, opts: Fer2013CsvOptions = {}): Promise<Fer2013Data> {
   const onBad = opts.onBadRow ?? 'error';
@@ -163,6 +175,8 @@ export async function loadFer2013Csv(file: string, opts: Fer2013CsvOptions = {})
   }
   const limit = opts.limit ?? Infinity;
   if (!(limit >= 0)) throw new RangeError(`loadFer2013Csv: limit must be >= 0, got ${limit}`);
+  const maxLine = opts.maxLineBytes ?? FER_MAX_LINE_BYTES;
+  if (!(Number.isInteger(maxLine) && maxLine > 0)) throw new RangeError(`loadFer2013Csv: maxLineBytes must be a positive integer, got ${maxLine}`);
 
   const { gzip, textSize } = await probe(file);
   // Capacity guess: a FER2013 line averages ~8,390 characters; grow by 1.5x when short.
@@ -203,15 +217,15 @@ export async function loadFer2013Csv(file: string, opts: Fer2013CsvOptions = {})
 
   const src = createReadStream(file, { highWaterMark: 1 << 20 });
   const gunzip = gzip ? createGunzip({ chunkSize: 1 << 20 }) : null;
+  let readError: Error | null = null;
+  src.on('error', (e) => {
+    readError ??= e;
+    gunzip?.destroy(e); // a pipe does not forward errors: without this the loop below would wait forever
+  });
   const input: Readable = gunzip ? src.pipe(gunzip) : src;
-  const rl = createInterface({ input, crlfDelay: Infinity });
 
   const stop = () => {
-    if (done) return;
     done = true;
-    rl.close();
-    src.destroy();
-    gunzip?.destroy();
   };
 
   /** Handles one bad row: returns normally when skipping, otherwise records the failure. */
@@ -335,23 +349,63 @@ export async function loadFer2013Csv(file: string, opts: Fer2013CsvOptions = {})
     if (n >= limit) stop();
   };
 
-  await new Promise<void>((resolve) => {
-    const fail = (e: Error, what: string) => {
-      if (done) return;
-      failure = new DataError(file, lineNo + 1, `${what}: ${e.message} (after ${dataRow} data rows)`, { cause: e });
-      stop();
-    };
-    const what = gzip ? 'corrupt or truncated gzip stream' : 'read error';
-    src.on('error', (e) => fail(e, 'read error'));
-    gunzip?.on('error', (e) => fail(e, what));
-    // readline re-emits its input's errors on the interface (and throws if nobody listens).
-    rl.on('error', (e) => fail(e, what));
-    rl.on('line', onLine);
-    rl.on('close', () => {
-      done = true;
-      resolve();
-    });
-  });
+  /** Hands one line (bytes, line break excluded) to onLine; a lone CR also ends a line. */
+  const emit = (line: string) => {
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.indexOf('\r') < 0) return onLine(line);
+    for (const part of line.split('\r')) if (!done) onLine(part);
+  };
+  const tooLong = () => {
+    failure = new DataError(file, lineNo + 1, `line longer than ${maxLine} bytes (a FER2013 row is about 8,400; maxLineBytes raises the limit): not a FER2013 CSV, or corrupt`);
+    stop();
+  };
+  let pending: Buffer[] = [];
+  let pendingLen = 0;
+  try {
+    read: for await (const chunk of input as AsyncIterable<Buffer>) {
+      let start = 0;
+      for (;;) {
+        const nl = chunk.indexOf(0x0a, start);
+        const end = nl < 0 ? chunk.length : nl;
+        if (pendingLen + (end - start) > maxLine) {
+          tooLong();
+          break read;
+        }
+        if (nl < 0) {
+          if (end > start) {
+            pending.push(chunk.subarray(start));
+            pendingLen += end - start;
+          }
+          break;
+        }
+        let line: string;
+        if (pendingLen) {
+          pending.push(chunk.subarray(start, nl));
+          line = Buffer.concat(pending).toString('utf8');
+          pending = [];
+          pendingLen = 0;
+        } else {
+          line = chunk.toString('utf8', start, nl);
+        }
+        emit(line);
+        if (done) break read;
+        start = nl + 1;
+      }
+    }
+    if (!done && pendingLen) emit(Buffer.concat(pending).toString('utf8'));
+  } catch (e) {
+    const err = e as Error;
+    if (!failure) {
+      failure =
+        readError !== null || !gzip
+          ? new DataError(file, lineNo + 1, `read error: ${err.message} (after ${dataRow} data rows)`, { cause: err })
+          : new DataError(file, undefined, `corrupt or truncated gzip stream: ${err.message} (after line ${lineNo}, ${dataRow} data rows; the file's data cannot be trusted)`, { cause: err });
+    }
+  } finally {
+    done = true;
+    src.destroy();
+    gunzip?.destroy();
+  }
   if (failure) throw failure;
   if (!sawHeader) throw new DataError(file, lineNo || 1, "empty file: expected the header 'emotion,pixels,Usage'");
 

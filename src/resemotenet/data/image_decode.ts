@@ -29,6 +29,13 @@ export function rgbToL(r: number, g: number, b: number): number {
   return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >>> 16;
 }
 
+/**
+ * Largest image decoded, in megapixels (both formats). A 30000x30000 PNG of 875 KB would
+ * otherwise take 46 s and 5.85 GB to decode; the PNG's size is read from its IHDR header before
+ * any decoding, the JPEG's by jpeg-js (`maxResolutionInMP`).
+ */
+export const MAX_IMAGE_MEGAPIXELS = 100;
+
 const PNG_SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** 'png' | 'jpeg' | null from the first bytes. */
@@ -60,6 +67,12 @@ function dropTrns(buf: Buffer): Buffer {
 
 function decodePng(buf: Buffer, file: string): GrayImage {
   if (buf.length < 33 || buf.toString('latin1', 12, 16) !== 'IHDR') throw new DataError(file, undefined, 'cannot decode PNG: missing IHDR chunk (truncated or not a PNG)');
+  const width = buf.readUInt32BE(16);
+  const height = buf.readUInt32BE(20);
+  if (width === 0 || height === 0) throw new DataError(file, undefined, `cannot decode PNG: IHDR gives a size of ${width}x${height}`);
+  if (width * height > MAX_IMAGE_MEGAPIXELS * 1e6) {
+    throw new DataError(file, undefined, `PNG of ${width}x${height} pixels (${((width * height) / 1e6).toFixed(1)} megapixels) exceeds the ${MAX_IMAGE_MEGAPIXELS}-megapixel limit; not decoded`);
+  }
   const depth = buf[24]!;
   const colorType = buf[25]!;
   const src = colorType === 0 || colorType === 2 ? dropTrns(buf) : buf;
@@ -69,8 +82,8 @@ function decodePng(buf: Buffer, file: string): GrayImage {
   } catch (e) {
     throw new DataError(file, undefined, `cannot decode PNG (bit depth ${depth}, colour type ${colorType}): ${(e as Error).message}`, { cause: e });
   }
-  const { width, height } = png;
   const n = width * height;
+  if (png.width !== width || png.height !== height) throw new DataError(file, undefined, `cannot decode PNG: decoded ${png.width}x${png.height}, IHDR says ${width}x${height}`);
   const rgba = png.data;
   if (rgba.length < n * 4) throw new DataError(file, undefined, `cannot decode PNG: ${rgba.length} samples for ${width}x${height} RGBA`);
   const out = new Uint8Array(n);
@@ -85,7 +98,7 @@ function decodePng(buf: Buffer, file: string): GrayImage {
 function decodeJpeg(buf: Uint8Array, file: string): GrayImage {
   let img: { width: number; height: number; data: Uint8Array };
   try {
-    img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 100, maxMemoryUsageInMB: 1024 });
+    img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: MAX_IMAGE_MEGAPIXELS, maxMemoryUsageInMB: 1024 });
   } catch (e) {
     throw new DataError(file, undefined, `cannot decode JPEG: ${(e as Error).message}`, { cause: e });
   }
@@ -100,7 +113,8 @@ function decodeJpeg(buf: Uint8Array, file: string): GrayImage {
 /**
  * Decodes PNG or JPEG bytes to grayscale uint8 at native size.
  * @param file used only in error messages.
- * @throws DataError `file: cannot decode ...` when the bytes are neither format or are corrupt.
+ * @throws DataError `file: cannot decode ...` when the bytes are neither format or are corrupt, or
+ *   when the image is larger than {@link MAX_IMAGE_MEGAPIXELS} (checked from the header first).
  */
 export function decodeImageToGray(bytes: Uint8Array, file: string): GrayImage {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -4,11 +4,12 @@
  * fear 2, happy 3, sad 4, surprise 5, neutral 6, plus aliases, see labels.ts), never by the
  * folder's position in sorted order (which would give neutral=4, sad=5, surprise=6).
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { checkIndex, type GrayDataset, type GrayImage } from './dataset.js';
 import { DataError, type SkippedInput } from './errors.js';
 import { decodeImageToGray } from './image_decode.js';
+import { fileKind, readImageFile } from './read_file.js';
 import { acceptedClassNames, emotionIdFromName, EMOTIONS } from './labels.js';
 
 export interface ImageFolderOptions {
@@ -22,6 +23,16 @@ export interface ImageFolderOptions {
   extensions?: readonly string[];
   /** Files read concurrently (default 32). */
   concurrency?: number;
+  /**
+   * Custom classes (fine-tuning on other labels): a folder's label is its name's index in this
+   * list (case-insensitive) instead of a FER2013 id.
+   */
+  classNames?: readonly string[];
+  /**
+   * Follow symbolic links whose target lies outside `root` (default false: such links are skipped
+   * and listed in `skippedLinks`). Links inside `root` are always followed, once per folder.
+   */
+  followLinksOutsideRoot?: boolean;
 }
 
 /** One class folder that was used. */
@@ -52,6 +63,12 @@ export class ImageFolderData implements GrayDataset {
     readonly skipped: readonly SkippedInput[] = [],
     /** Files with other extensions, and entries that are not folders at the class level. */
     readonly ignoredFiles = 0,
+    /**
+     * Entries not walked, with the reason: a link back to a folder already walked (a loop, or a
+     * second path into another class folder), a link leading outside `root`, a broken link, a
+     * device, FIFO or socket.
+     */
+    readonly skippedLinks: readonly SkippedInput[] = [],
   ) {}
   get length(): number {
     return this.labels.length;
@@ -64,28 +81,91 @@ export class ImageFolderData implements GrayDataset {
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** All files under `dir` (recursively, following torchvision's os.walk), sorted at each level. */
-async function listFiles(dir: string): Promise<string[]> {
+/** State of one folder walk: where it may go and which folders it has entered. */
+interface Walk {
+  /** realpath of the data root. */
+  rootReal: string;
+  outside: boolean;
+  /** Folders entered, by device and inode, with the path they were first reached by. */
+  seen: Map<string, string>;
+  skipped: SkippedInput[];
+  /** The folder paths are reported relative to. */
+  root: string;
+}
+
+const idOf = (st: Stats) => `${st.dev}:${st.ino}`;
+
+/**
+ * Follows a symbolic link for the walk: its target's stats, or null (recorded in `w.skipped`)
+ * when it is broken or leads outside the root without `followLinksOutsideRoot`.
+ */
+async function followLink(p: string, w: Walk): Promise<Stats | null> {
+  const rel = path.relative(w.root, p) || '.';
+  let st: Stats;
+  let real: string;
+  try {
+    st = await fsp.stat(p);
+    real = await fsp.realpath(p);
+  } catch (e) {
+    w.skipped.push({ file: p, reason: `broken link (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); skipped` });
+    return null;
+  }
+  if (!w.outside && real !== w.rootReal && !real.startsWith(w.rootReal + path.sep)) {
+    w.skipped.push({ file: p, reason: `link '${rel}' leads outside the data root (to ${real}); skipped (pass followLinksOutsideRoot to follow it)` });
+    return null;
+  }
+  return st;
+}
+
+/**
+ * Marks folder `p` (stats `st`) as entered; false (recorded in `w.skipped`) when it was entered
+ * before: a link loop, or a second way into the same folder, e.g. a link to '..'.
+ */
+function enter(p: string, st: Stats, w: Walk): boolean {
+  const id = idOf(st);
+  const first = w.seen.get(id);
+  if (first !== undefined) {
+    w.skipped.push({ file: p, reason: `'${path.relative(w.root, p)}' is the folder '${first}' again (a link loop, or a link into a folder already walked); skipped` });
+    return false;
+  }
+  w.seen.set(id, path.relative(w.root, p) || '.');
+  return true;
+}
+
+/**
+ * All regular files under `dir` (recursively, following torchvision's os.walk), sorted at each
+ * level. Each folder is entered once, symbolic links are followed only inside the root (unless
+ * asked), devices, FIFOs and sockets are skipped.
+ */
+async function listFiles(dir: string, w: Walk): Promise<string[]> {
   const out: string[] = [];
   const entries = await fsp.readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => byName(a.name, b.name));
   for (const e of entries) {
     const p = path.join(dir, e.name);
-    let isDir = e.isDirectory();
-    let isFile = e.isFile();
+    let st: Stats | null = null;
     if (e.isSymbolicLink()) {
-      const st = await fsp.stat(p).catch(() => null);
-      isDir = !!st?.isDirectory();
-      isFile = !!st?.isFile();
+      st = await followLink(p, w);
+      if (!st) continue;
+    } else if (e.isDirectory()) {
+      st = await fsp.stat(p);
     }
-    if (isDir) out.push(...(await listFiles(p)));
-    else if (isFile) out.push(p);
+    if (st ? st.isDirectory() : e.isDirectory()) {
+      if (enter(p, st!, w)) out.push(...(await listFiles(p, w)));
+    } else if (st ? st.isFile() : e.isFile()) {
+      out.push(p);
+    } else if (st || !e.isFile()) {
+      if (!e.name.startsWith('.')) w.skipped.push({ file: p, reason: `${st ? fileKind(st) : 'not a regular file'}; only regular files are read` });
+    }
   }
   return out;
 }
 
 /**
- * Loads `<root>/<split>/<class>/...` images.
+ * Loads `<root>/<split>/<class>/...` images. Symbolic links are followed inside `root` (outside
+ * only with `followLinksOutsideRoot`), each folder is walked once (a link loop or a link to '..'
+ * is skipped, not walked again under another class), and only regular files are read; what was
+ * not walked is listed in `skippedLinks`.
  * @throws DataError naming the folder for a missing folder, no class folders, an unknown class
  *   folder name (onUnknownClass 'error'), or two folders meaning the same class; naming the file
  *   for an unreadable/undecodable image (onBadImage 'error').
@@ -98,8 +178,12 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
   const concurrency = Math.max(1, opts.concurrency ?? 32);
 
   let top: import('node:fs').Dirent[];
+  let walk: Walk;
   try {
     top = await fsp.readdir(dir, { withFileTypes: true });
+    walk = { rootReal: await fsp.realpath(root), outside: opts.followLinksOutsideRoot ?? false, seen: new Map(), skipped: [], root };
+    enter(root, await fsp.stat(root), walk);
+    if (dir !== root) enter(dir, await fsp.stat(dir), walk);
   } catch (e) {
     throw new DataError(dir, undefined, `cannot read image folder: ${(e as Error).message}`, { cause: e });
   }
@@ -110,13 +194,26 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
   const seen = new Map<number, string>();
   for (const e of top) {
     if (e.name.startsWith('.')) continue;
-    let isDir = e.isDirectory();
-    if (e.isSymbolicLink()) isDir = !!(await fsp.stat(path.join(dir, e.name)).catch(() => null))?.isDirectory();
-    if (!isDir) {
+    let st: Stats | null = null;
+    if (e.isSymbolicLink()) {
+      st = await followLink(path.join(dir, e.name), walk);
+      if (!st) continue;
+    } else if (e.isDirectory()) {
+      st = await fsp.stat(path.join(dir, e.name));
+    }
+    if (!st?.isDirectory()) {
       ignored++;
       continue;
     }
-    const id = emotionIdFromName(e.name);
+    const custom = opts.classNames;
+    const id = custom ? custom.findIndex((n) => n.toLowerCase() === e.name.toLowerCase()) : emotionIdFromName(e.name);
+    if (id < 0 && custom) {
+      if (onUnknown === 'skip') {
+        skippedClasses.push(e.name);
+        continue;
+      }
+      throw new DataError(path.join(dir, e.name), undefined, `class folder '${e.name}' is not one of the classes ${custom.join(', ')}`);
+    }
     if (id < 0) {
       if (onUnknown === 'skip') {
         skippedClasses.push(e.name);
@@ -129,16 +226,21 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
       );
     }
     const prev = seen.get(id);
-    if (prev !== undefined) throw new DataError(dir, undefined, `class folders '${prev}' and '${e.name}' both mean ${EMOTIONS[id]} (id ${id}); merge or remove one`);
+    if (prev !== undefined) throw new DataError(dir, undefined, `class folders '${prev}' and '${e.name}' both mean ${custom ? custom[id] : EMOTIONS[id]} (id ${id}); merge or remove one`);
+    // A class folder reached a second way (a link to another class folder) would relabel it.
+    if (!enter(path.join(dir, e.name), st, walk)) continue;
     seen.set(id, e.name);
     classDirs.push({ folder: e.name, id });
   }
-  if (classDirs.length === 0) throw new DataError(dir, undefined, `no class folders found (expected sub-folders named ${EMOTIONS.join(', ')})`);
+  if (classDirs.length === 0) {
+    const links = walk.skipped.length ? `; skipped: ${walk.skipped.map((x) => x.reason).join('; ')}` : '';
+    throw new DataError(dir, undefined, `no class folders found (expected sub-folders named ${EMOTIONS.join(', ')})${links}`);
+  }
   classDirs.sort((a, b) => a.id - b.id);
 
   const files: Array<{ file: string; id: number }> = [];
   for (const c of classDirs) {
-    for (const f of await listFiles(path.join(dir, c.folder))) {
+    for (const f of await listFiles(path.join(dir, c.folder), walk)) {
       if (path.basename(f).startsWith('.') || !exts.includes(path.extname(f).toLowerCase())) {
         ignored++;
         continue;
@@ -156,13 +258,7 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
       const k = next++;
       const { file } = files[k]!;
       try {
-        let bytes: Buffer;
-        try {
-          bytes = await fsp.readFile(file);
-        } catch (e) {
-          throw new DataError(file, undefined, `cannot read image: ${(e as Error).message}`, { cause: e });
-        }
-        decoded[k] = decodeImageToGray(bytes, file);
+        decoded[k] = decodeImageToGray(await readImageFile(file), file);
       } catch (e) {
         const err = e instanceof DataError ? e : new DataError(file, undefined, `cannot decode image: ${(e as Error).message}`, { cause: e });
         if (onBad === 'skip') skipped.push({ file, reason: err.reason });
@@ -187,5 +283,5 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
   }
   skipped.sort((a, b) => byName(a.file, b.file));
   const classes = classDirs.map((c) => ({ ...c, count: counts.get(c.id) ?? 0 }));
-  return new ImageFolderData(dir, images, Int32Array.from(labels), paths, classes, skippedClasses, skipped.length, skipped, ignored);
+  return new ImageFolderData(dir, images, Int32Array.from(labels), paths, classes, skippedClasses, skipped.length, skipped, ignored, walk.skipped);
 }

@@ -1,7 +1,7 @@
 /** Device and dtype conversion (differentiable for floating dtypes). */
 import { record } from '../autograd.js';
 import { getBackend, type Device } from '../device.js';
-import type { DType } from '../dtype.js';
+import { checkDType, type DType } from '../dtype.js';
 import { Tensor } from '../tensor.js';
 import { denseCopy } from './views.js';
 
@@ -36,6 +36,7 @@ export async function toDeviceAsync(t: Tensor, device: Device): Promise<Tensor> 
 /** A copy converted to `dtype` (t itself when already of that dtype). Float -> int truncates toward zero. */
 export function toDType(t: Tensor, dtype: DType): Tensor {
   t.assertAlive('to');
+  checkDType('to', dtype);
   if (t.dtype === dtype) return t;
   if (dtype === 'float64' && t.device !== 'cpu') throw new TypeError(`to('float64'): float64 exists only on the cpu device (tensor is on '${t.device}')`);
   const out = Tensor.empty(t.shape, dtype, t.device);

@@ -1,6 +1,6 @@
 /** Tensor creation: from data, constants, ranges and seeded random numbers. */
 import { getDefaultDevice, type Device } from '../device.js';
-import { allocArray, dtypeOfArray, type DType, type TypedArray } from '../dtype.js';
+import { allocArray, checkDType, dtypeOfArray, type DType, type TypedArray } from '../dtype.js';
 import { default_generator, type Generator } from '../random.js';
 import { checkShape, fmtShape, numel } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -51,6 +51,7 @@ function finish(t: Tensor, opts: CreateOptions): Tensor {
  */
 export function tensor(data: Nested | TypedArray, opts: CreateOptions & { shape?: readonly number[] } = {}): Tensor {
   const device = opts.device ?? getDefaultDevice();
+  if (opts.dtype !== undefined) checkDType('tensor', opts.dtype);
   if (ArrayBuffer.isView(data)) {
     const dtype = opts.dtype ?? dtypeOfArray(data);
     const shape = opts.shape ?? [data.length];
@@ -80,6 +81,7 @@ function normShape(op: string, shape: readonly number[] | number): number[] {
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: readonly number[] | number, value: number, opts: CreateOptions = {}): Tensor {
   const s = normShape('full', shape);
+  if (opts.dtype !== undefined) checkDType('full', opts.dtype);
   const t = Tensor.empty(s, opts.dtype ?? 'float32', opts.device ?? getDefaultDevice());
   t.backend.fill(t.storage, value);
   return finish(t, opts);
@@ -114,6 +116,7 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
   if (![start, end, step].every(Number.isFinite)) throw new RangeError(`arange: start, end and step must be finite, got ${start}, ${end}, ${step}`);
   const n = Math.max(0, Math.ceil((end - start) / step));
   const dtype = opts.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
+  checkDType('arange', dtype);
   const arr = allocArray(dtype, n);
   for (let i = 0; i < n; i++) arr[i] = start + i * step;
   return finish(Tensor.fromArray(arr, [n], dtype, opts.device ?? getDefaultDevice()), opts);
@@ -123,6 +126,7 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
 export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
   const dtype = opts.dtype ?? 'float32';
+  checkDType('linspace', dtype);
   const arr = allocArray(dtype, steps);
   // PyTorch's formula: the first half counts up from start, the second down from end, so both
   // endpoints are exact.
@@ -134,6 +138,7 @@ export function linspace(start: number, end: number, steps: number, opts: Create
 /** Fills a new tensor with `kind` numbers from the generator (see RandomParams); advances it. */
 export function randomRaw(kind: RandomParams['kind'], shape: number[], opts: RandomOptions, extra: { p?: number; scale?: number } = {}): Tensor {
   const dtype = opts.dtype ?? 'float32';
+  checkDType(kind === 'uniform' ? 'rand' : 'randn', dtype);
   if (dtype === 'int32') throw new TypeError(`${kind === 'uniform' ? 'rand' : 'randn'}: dtype must be floating point, got int32`);
   const g = opts.generator ?? default_generator;
   const t = Tensor.empty(shape, dtype, opts.device ?? getDefaultDevice());

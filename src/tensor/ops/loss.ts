@@ -65,10 +65,38 @@ function toRows(input: Tensor, target: Tensor, C: number): { rows: Tensor; tgt: 
  * first bad value; on a GPU (which cannot be read synchronously) the backend checks there and the
  * next readback throws (a device-side check).
  */
+/** Calls of each loss so far that were checked on a GPU (numbered from 1, per op name). */
+const gpuChecks = new Map<string, number>();
+
+// The library's own op and layer code (src/ or dist/): frames to look past for the caller.
+const LIB = new URL('../../', import.meta.url);
+const LIB_DIRS = ['tensor/', 'nn/'].flatMap((d) => [LIB.href + d, decodeURIComponent(LIB.pathname) + d]);
+
+/** The first stack frame outside the library's tensor and nn code ('fn (file:line:col)'), if any. */
+function callSite(): string | undefined {
+  const lines = new Error().stack?.split('\n').slice(1) ?? [];
+  for (const l of lines) {
+    const f = l.trim().replace(/^at /, '');
+    if (f && !LIB_DIRS.some((d) => f.includes(d))) return f;
+  }
+  return undefined;
+}
+
 function checkTargets(op: string, tgt: Tensor, C: number, ignoreIndex: number): void {
   if (tgt.device !== 'cpu') {
+    // The GPU reports a failure at some later readback, possibly of an unrelated tensor: the
+    // message must say which call it was (call number, target shape, caller's frame).
+    const call = (gpuChecks.get(op) ?? 0) + 1;
+    gpuChecks.set(op, call);
+    const site = callSite();
     const dense = tgt._isDense ? tgt : denseCopy(tgt);
-    tgt.backend.checkIndex(dense.storage, C, ignoreIndex, `${op}: a target is out of bounds (not in [0, ${C}) and not ignore_index ${ignoreIndex})`);
+    tgt.backend.checkIndex(
+      dense.storage,
+      C,
+      ignoreIndex,
+      `${op}: a target is out of bounds (not in [0, ${C}) and not ignore_index ${ignoreIndex}); raised by ${op} call #${call} ` +
+        `(target ${fmtShape(tgt.shape)} on ${tgt.device}${site ? `, called from ${site}` : ''}); that call's loss and gradients are not valid`,
+    );
     if (dense !== tgt) dense.dispose();
     return;
   }
