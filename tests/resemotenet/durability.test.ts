@@ -152,7 +152,7 @@ describe('run folders', () => {
 
       const c4 = collector();
       expect(await main(['train', '--resume', dir, '--width', '1/8'], c4.io)).toBe(2);
-      expect(c4.err.join('\n')).toMatch(/contradict it: width/);
+      expect(c4.err.join('\n')).toMatch(/contradict it: --width \(checkpoint 0.0625, given 0.125\)/);
 
       const c5 = collector();
       expect(await main(['train', ...RUN, '--epochs', '1', '--out', dir, '--overwrite'], c5.io), c5.err.join('\n')).toBe(0);
