@@ -347,6 +347,7 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
     .option('--seed <n>', 'seed of the --limit sample (ImageFolder)', intArg('--seed'), 0)
     .option('--out <dir>', "where to write eval_<split>.json, confusion_<split>.svg, curves.svg (default: the checkpoint's folder; nothing for the shipped weights)")
     .option('--duplicates <csv>', 'FER2013 duplicates list for the leak-free accuracy (default: fer2013_duplicates.csv beside the data)')
+    .addOption(new Option('--tta <mode>', 'test-time augmentation: none, or flip (mean of the image and its mirror)').choices(['none', 'flip']).default('none'))
     .option('--class-names <names>', `class names of a bare .safetensors (comma list or ${Object.keys(CLASS_NAME_PRESETS).join('/')}); a checkpoint's own names win`, classNamesArg)
     .option('--override-class-names', "replace the checkpoint's own class names with --class-names")
     .option('--json', 'print the metrics as JSON')
@@ -363,6 +364,7 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
         seed: o.seed,
         out: o.out,
         duplicates: o.duplicates,
+        tta: o.tta,
         classNames: o.classNames,
         overrideClassNames: o.overrideClassNames === true,
         log: io.err,

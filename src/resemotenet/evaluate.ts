@@ -18,6 +18,7 @@ import { tidy } from '../tensor/memory.js';
 import { no_grad } from '../tensor/grad_mode.js';
 import type { Module } from '../nn/module.js';
 import { DataLoader } from './data/loader.js';
+import { tensor } from '../tensor/ops/creation.js';
 import { resEmoteNetTransform, type TransformOptions } from './data/transforms.js';
 import type { GrayDataset } from './data/dataset.js';
 import { emotionIdFromName, EMOTIONS } from './data/labels.js';
@@ -57,6 +58,45 @@ export interface EvaluateOptions {
   onProgress?: (done: number, total: number) => void;
   /** Checked after each batch; returning true aborts with an {@link EvalAborted} error. */
   shouldAbort?: () => boolean;
+  /**
+   * Test-time augmentation: 'flip' also runs each image mirrored and averages the two softmax
+   * distributions (the result's logits are then the log of the averaged probabilities). Default 'none'.
+   */
+  tta?: Tta;
+}
+
+/** Test-time augmentation of evaluate / predict: none, or the mean over the image and its mirror. */
+export type Tta = 'none' | 'flip';
+
+/** Mirrors a batch of [n, c, h, w] float32 images left-right (a copy). */
+export function flipHorizontal(images: Float32Array, n: number, c: number, h: number, w: number): Float32Array {
+  const out = new Float32Array(images.length);
+  for (let r = 0; r < n * c * h; r++) {
+    const o = r * w;
+    for (let x = 0; x < w; x++) out[o + x] = images[o + w - 1 - x]!;
+  }
+  return out;
+}
+
+/** log of the mean of the softmax distributions of logits rows a and b (k classes each). */
+export function meanSoftmaxLog(a: Float32Array, b: Float32Array, k: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let r = 0; r < a.length / k; r++) {
+    let ma = -Infinity;
+    let mb = -Infinity;
+    for (let j = 0; j < k; j++) {
+      ma = Math.max(ma, a[r * k + j]!);
+      mb = Math.max(mb, b[r * k + j]!);
+    }
+    let sa = 0;
+    let sb = 0;
+    for (let j = 0; j < k; j++) {
+      sa += Math.exp(a[r * k + j]! - ma);
+      sb += Math.exp(b[r * k + j]! - mb);
+    }
+    for (let j = 0; j < k; j++) out[r * k + j] = Math.log((Math.exp(a[r * k + j]! - ma) / sa + Math.exp(b[r * k + j]! - mb) / sb) / 2);
+  }
+  return out;
 }
 
 /** Thrown when `shouldAbort` asked to stop an evaluation. */
@@ -100,14 +140,17 @@ export async function evaluateModel(model: Module<[Tensor], Tensor>, dataset: Gr
   let done = 0;
   try {
     for await (const b of loader) {
-      const out = tidy(() => no_grad(() => model.call(b.toTensors(o.device).images)));
-      let data: Float32Array;
-      try {
-        if (out.shape[1] !== k) throw new Error(`evaluate: the model gives ${out.shape[1]} outputs but ${k} class names were given`);
-        data = (await out.data()) as Float32Array;
-      } finally {
-        out.dispose();
-      }
+      const run = async (images: Float32Array): Promise<Float32Array> => {
+        const out = tidy(() => no_grad(() => model.call(tensor(images, { shape: b.shape, device: o.device }))));
+        try {
+          if (out.shape[1] !== k) throw new Error(`evaluate: the model gives ${out.shape[1]} outputs but ${k} class names were given`);
+          return (await out.data()) as Float32Array;
+        } finally {
+          out.dispose();
+        }
+      };
+      let data = await run(b.images);
+      if (o.tta === 'flip') data = meanSoftmaxLog(data, await run(flipHorizontal(b.images, ...b.shape)), k);
       logits.set(data, done * k);
       for (let m = 0; m < b.size; m++) {
         const lab = b.labels[m]!;
@@ -248,6 +291,8 @@ export interface RunEvalOptions {
   out?: string;
   /** FER2013 duplicates list for the leak-free accuracy (default: fer2013_duplicates.csv beside a CSV; false: none). */
   duplicates?: string | false;
+  /** Test-time augmentation (default 'none'). */
+  tta?: Tta;
   /** Names for a bare .safetensors; a sidecar's own names win unless overrideClassNames. */
   classNames?: string[];
   overrideClassNames?: boolean;
@@ -277,7 +322,7 @@ export async function runEvaluation(o: RunEvalOptions): Promise<{ result: EvalRe
   const split = await loadSplit(src, o.split ?? 'PrivateTest', { limit: o.limit, seed: o.seed ?? 0, classNames: custom ? cfg.class_names : undefined });
   log(`evaluating ${ck.file} on ${split.origin}: ${split.dataset.length} images, device ${o.device}`);
   const labelMap = custom ? Int32Array.from(cfg.class_names, (_, i) => i) : undefined;
-  const result = await evaluateModel(ck.model, split.dataset, { device: o.device, transform: evalTransform(cfg), classNames: cfg.class_names, labelMap, batchSize: o.batchSize, onProgress: o.onProgress });
+  const result = await evaluateModel(ck.model, split.dataset, { device: o.device, transform: evalTransform(cfg), classNames: cfg.class_names, labelMap, batchSize: o.batchSize, onProgress: o.onProgress, tta: o.tta });
   let leakFree: LeakFree | null = null;
   const dupFile = o.duplicates === false ? null : (o.duplicates ?? (src.kind === 'csv' ? findDuplicatesFile(src.file) : null));
   if (dupFile && src.kind === 'csv' && split.name !== 'Training') {
