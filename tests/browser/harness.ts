@@ -163,6 +163,8 @@ export async function servePage(dir: string): Promise<PageServer> {
 export interface Browser {
   /** The last 8 KB of Chromium's stderr (for diagnostics). */
   log: () => string;
+  /** With `pipe: true`: the DevTools protocol pipe (Chromium reads fd 3, writes fd 4; see ./cdp.ts). */
+  pipe?: { toBrowser: NodeJS.WritableStream; fromBrowser: NodeJS.ReadableStream };
   /** Resolves with the exit code when Chromium exits on its own (a crash, bad flags). */
   exited: Promise<number | null>;
   kill: () => Promise<void>;
@@ -170,13 +172,15 @@ export interface Browser {
 
 /**
  * Starts headless Chromium on `url` with a fresh profile, in its own process group so that
- * kill() ends the browser and all its helper processes (and nothing else).
+ * kill() ends the browser and all its helper processes (and nothing else). `pipe: true` opens
+ * the DevTools protocol on a pipe (--remote-debugging-pipe) for ./cdp.ts.
  */
-export async function launchChromium(bin: string, url: string, extraFlags: string[] = WEBGPU_FLAGS): Promise<Browser> {
+export async function launchChromium(bin: string, url: string, extraFlags: string[] = WEBGPU_FLAGS, opts: { pipe?: boolean } = {}): Promise<Browser> {
   const profile = await mkdtemp(join(tmpdir(), 'resemotenet-chromium-'));
-  const child: ChildProcess = spawn(bin, [...BASE_FLAGS, ...extraFlags, `--user-data-dir=${profile}`, url], {
+  const pipeFlags = opts.pipe ? ['--remote-debugging-pipe'] : [];
+  const child: ChildProcess = spawn(bin, [...BASE_FLAGS, ...extraFlags, ...pipeFlags, `--user-data-dir=${profile}`, url], {
     detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: opts.pipe ? ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
   child.stderr?.on('data', (c: Buffer) => {
@@ -199,6 +203,7 @@ export async function launchChromium(bin: string, url: string, extraFlags: strin
   };
   return {
     log: () => log,
+    pipe: opts.pipe ? { toBrowser: child.stdio[3] as NodeJS.WritableStream, fromBrowser: child.stdio[4] as NodeJS.ReadableStream } : undefined,
     exited,
     kill: async () => {
       if (!killed) {
