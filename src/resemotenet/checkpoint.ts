@@ -33,6 +33,7 @@ import type { Optimizer, OptimizerStateDict, OptimState, ParamGroup } from '../n
 import { initWebGPU } from '../kernels/webgpu/index.js';
 import { ResEmoteNet, type ResEmoteNetChannels, type WidthRule } from './model.js';
 import { inferChannels } from './arch.js';
+import { parseCheckpointJson, parseSidecar } from './sidecar.js';
 import { EMOTIONS } from './data/labels.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from './data/transforms.js';
 import { PRETRAINED, pretrainedSidecarPath } from './weights.js';
@@ -127,15 +128,8 @@ export function toJson(v: unknown, indent = 2): string {
   );
 }
 
-/** The inverse of {@link toJson}. */
-export function fromJson<T = unknown>(text: string): T {
-  return JSON.parse(text, (_k, x) => {
-    if (x && typeof x === 'object' && !Array.isArray(x) && Object.keys(x).length === 1 && typeof x.__float__ === 'string') {
-      return x.__float__ === 'inf' ? Infinity : x.__float__ === '-inf' ? -Infinity : NaN;
-    }
-    return x;
-  }) as T;
-}
+/** The inverse of {@link toJson} (the browser-safe parser of ./sidecar.ts). */
+export const fromJson = parseCheckpointJson;
 
 /** Writes text to `file` atomically. */
 export async function writeTextAtomic(file: string, text: string): Promise<void> {
@@ -202,20 +196,15 @@ export function resolveCheckpointPath(p: string): string {
   throw new Error(`${abs}: not a checkpoint (give a .json sidecar, a .safetensors model or a run folder)`);
 }
 
-/** Reads and validates a sidecar. @throws Error naming the file for a malformed one. */
+/** Reads and validates a sidecar (the rules of ./sidecar.ts's parseSidecar). @throws Error naming the file for a missing or malformed one. */
 export async function readSidecar(file: string): Promise<Sidecar> {
-  let s: Sidecar;
+  let text: string;
   try {
-    s = fromJson<Sidecar>(await readFile(file, 'utf8'));
+    text = await readFile(file, 'utf8');
   } catch (e) {
     throw new Error(`${file}: cannot read checkpoint sidecar: ${(e as Error).message}`);
   }
-  if (s?.format !== 'resemotenet-checkpoint' || !s.config || typeof s.model_file !== 'string') {
-    throw new Error(`${file}: not a ResEmoteNet checkpoint sidecar (missing format/config/model_file)`);
-  }
-  const c = s.config;
-  if (!Array.isArray(c.class_names) || c.class_names.length !== c.num_classes) throw new Error(`${file}: config.class_names must list num_classes (${c.num_classes}) names`);
-  return s;
+  return parseSidecar(text, file);
 }
 
 /**
