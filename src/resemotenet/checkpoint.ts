@@ -171,7 +171,7 @@ export function checkpointFiles(prefix: string): { json: string; model: string; 
 export function resolveCheckpointPath(p: string): string {
   if (p === PRETRAINED) {
     const f = pretrainedSidecarPath();
-    if (!existsSync(f)) throw new Error(`the shipped weights are missing (${f}); this copy of the package has none: pass a checkpoint with -c`);
+    if (!existsSync(f)) throw new Error(`the shipped weights are missing (${f}); this copy of the package has none: use a checkpoint of your own instead (predict / eval: -c <run folder>, train: --init <run folder>, a program: loadCheckpoint(path))`);
     return f;
   }
   const abs = path.resolve(p);

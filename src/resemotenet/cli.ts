@@ -205,7 +205,7 @@ async function runTrain(cmd: Command, io: Required<CliIO>): Promise<number> {
     const c = trainer.config;
     io.err(
       `ResEmoteNet width ${c.width} (${num_parameters(trainer.model).toLocaleString('en-US')} parameters), ${c.imageSize}x${c.imageSize} input, device ${c.device}; ` +
-        `recipe ${c.recipe}: ${c.optimizer} lr ${c.lr} momentum ${c.momentum}${c.nesterov ? ' (nesterov)' : ''} weight decay ${c.weightDecay}, batch ${c.batchSize}, scheduler ${c.scheduler}` +
+        `recipe ${c.recipe}: ${c.optimizer} ${c.scheduler === 'onecycle' ? `peak lr ${c.lr} (one-cycle, momentum cycled 0.95-0.85)` : `lr ${c.lr} momentum ${c.momentum}`}${c.nesterov ? ' (nesterov)' : ''} weight decay ${c.weightDecay}, batch ${c.batchSize}, scheduler ${c.scheduler}` +
         `${c.labelSmoothing ? `, label smoothing ${c.labelSmoothing}` : ''}${c.rotation || c.augScale || c.translate ? `, augment rot ${c.rotation} zoom ${c.augScale} shift ${c.translate}` : ''}, ` +
         `up to ${c.epochs} epochs, patience ${c.patience}${c.maxSteps ? `, max ${c.maxSteps} steps` : ''}${c.timeBudgetMin ? `, budget ${c.timeBudgetMin} min` : ''}; out ${path.resolve(c.out)}`,
     );
@@ -253,7 +253,7 @@ async function runTrain(cmd: Command, io: Required<CliIO>): Promise<number> {
     bars?.stop();
     const logs = ['log.jsonl', 'log.csv', 'curves.svg'].map((f) => path.join(result.out, f)).filter((f) => existsSync(f));
     const summary = [
-      `stopped: ${result.stopReason} after ${result.epochs} epochs, ${result.globalStep} steps; best validation accuracy ${result.bestEpoch ? `${pct(result.bestValAcc)} (epoch ${result.bestEpoch})` : 'n/a'}`,
+      `stopped: ${result.stopReason} after ${result.epochs} epoch${result.epochs === 1 ? '' : 's'}, ${result.globalStep} steps; best validation accuracy ${result.bestEpoch ? `${pct(result.bestValAcc)} (epoch ${result.bestEpoch})` : 'n/a'}`,
       `checkpoints: ${result.bestCheckpoint ?? '(no best yet)'}, ${result.lastCheckpoint}`,
       logs.length ? `logs: ${logs.join(', ')}` : 'logs: none yet (written at the end of each epoch)',
     ];
@@ -285,7 +285,15 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
     .command('train')
     .description('train ResEmoteNet (the official recipe by default) with progress, logs, best/last checkpoints, resume and Ctrl-C safety')
     .option('--data <path>', 'fer2013.csv / .csv.gz (or a folder holding it), or an ImageFolder root [env RESEMOTENET_DATA]')
-    .addOption(new Option('--recipe <name>', "settings preset: 'official' (the paper's script) or 'shipped' (the recipe of the weights in weights/); explicit options override it").choices(Object.keys(RECIPES)).default(d.recipe))
+    .addOption(
+      new Option(
+        '--recipe <name>',
+        "settings preset; explicit options override it. 'official': the paper's script (the defaults shown below). 'shipped': the recipe of the weights in weights/: " +
+          Object.entries(RECIPES.shipped).map(([k, v]) => `${OPTION_NAMES[k] ?? k} ${String(v)}`).join(', '),
+      )
+        .choices(Object.keys(RECIPES))
+        .default(d.recipe),
+    )
     .option('--out <dir>', 'output folder', d.out)
     .option('--init <checkpoint>', "fine-tune: start from a checkpoint (sidecar or run folder) or 'pretrained' (the shipped weights)")
     .option('--classes <names>', "other classes than FER2013's: a comma list, or 'auto' (the training folders' names); the data must be an ImageFolder with one folder per class")
@@ -377,7 +385,7 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
       });
       (bar as cliProgress.SingleBar | null)?.stop();
       if (o.json) {
-        io.out(JSON.stringify({ split: split.name, origin: split.origin, count: result.count, accuracy: result.accuracy, leak_free: leakFree ?? undefined, loss: result.loss, per_class: result.report.perClass, macro: result.report.macro, weighted: result.report.weighted, confusion: result.report.confusion, class_names: result.report.classNames, files }, null, 2));
+        io.out(JSON.stringify({ split: split.name, origin: split.origin, tta: o.tta, count: result.count, accuracy: result.accuracy, leak_free: leakFree ?? undefined, loss: result.loss, per_class: result.report.perClass, macro: result.report.macro, weighted: result.report.weighted, confusion: result.report.confusion, class_names: result.report.classNames, files }, null, 2));
       } else {
         io.out(text);
         io.out(files.length ? `\nwrote ${files.join(', ')}` : '\n(no files written: give --out to save the JSON and the confusion-matrix SVG)');

@@ -21,7 +21,7 @@ export const FER2013_KAGGLE_URL = 'https://www.kaggle.com/competitions/challenge
 /** The help printed when no data is given (or the path does not exist); the CLI exits with status 2. */
 export function missingDataMessage(problem?: string): string {
   return [
-    problem ?? `error: no training data: pass --data <path> or set ${DATA_ENV}.`,
+    problem ?? `error: no data: pass --data <path> or set ${DATA_ENV}.`,
     '',
     'ResEmoteNet trains and evaluates on FER2013 (35,887 grey 48x48 faces, 7 emotions).',
     'Get it from Kaggle, competition "challenges-in-representation-learning-facial-expression-recognition-challenge":',
@@ -30,7 +30,7 @@ export function missingDataMessage(problem?: string): string {
     '   `kaggle competitions download -c challenges-in-representation-learning-facial-expression-recognition-challenge` does the same)',
     '',
     'Then point at it with either of:',
-    '  resemotenet train --data /path/to/fer2013.csv',
+    '  resemotenet train --data /path/to/fer2013.csv   (eval takes --data too)',
     `  export ${DATA_ENV}=/path/to/fer2013.csv`,
     'fer2013.csv.gz (gzip) is read as is, and so is a folder that holds fer2013.csv or fer2013.csv.gz.',
     'An ImageFolder root also works: <root>/train/<emotion>/*.png|jpg and <root>/test/<emotion>/*.png|jpg',
@@ -164,6 +164,17 @@ export async function loadSplit(src: DataSource, name: string, opts: { limit?: n
   const origin = `${path.join(src.root, folder)}${notes.length ? ` (${notes.join(', ')})` : ''}`;
   const firstBad = data.skipped[0];
   return { name, dataset: sub.dataset, origin, ids, skippedCount: data.skippedCount, skippedExample: firstBad ? `${firstBad.file}: ${firstBad.reason}` : undefined };
+}
+
+/** Whether split `name` can be found in `src` (see loadSplit's rules), without reading it. */
+export function hasSplit(src: DataSource, name: string): boolean {
+  if (src.kind === 'csv') return true;
+  try {
+    folderFor(src.root, name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -213,7 +213,7 @@ export function formatEvalResult(r: EvalResult, title: string): string {
  * Writes `eval_<split>.json` (metrics, confusion matrix, per-sample predictions) and
  * `confusion_<split>.svg` into `dir`; returns their paths.
  */
-export async function writeEvalOutputs(dir: string, split: string, r: EvalResult, extra: { ids?: string[]; checkpoint?: string; origin?: string; leakFree?: LeakFree | null } = {}): Promise<{ json: string; svg: string }> {
+export async function writeEvalOutputs(dir: string, split: string, r: EvalResult, extra: { ids?: string[]; checkpoint?: string; origin?: string; leakFree?: LeakFree | null; tta?: Tta } = {}): Promise<{ json: string; svg: string }> {
   await mkdir(dir, { recursive: true });
   const safe = split.replace(/[^A-Za-z0-9_.-]+/g, '_');
   const json = path.join(dir, `eval_${safe}.json`);
@@ -231,6 +231,7 @@ export async function writeEvalOutputs(dir: string, split: string, r: EvalResult
     checkpoint: extra.checkpoint,
     count: r.count,
     skipped: r.skipped,
+    tta: extra.tta ?? 'none',
     accuracy: r.accuracy,
     leak_free: extra.leakFree ?? undefined,
     loss: r.loss,
@@ -332,12 +333,14 @@ export async function runEvaluation(o: RunEvalOptions): Promise<{ result: EvalRe
   const files: string[] = [];
   const dir = o.out ?? (ck.pretrained ? null : path.dirname(ck.file));
   if (dir) {
-    const w = await writeEvalOutputs(dir, split.name, result, { ids: split.ids, checkpoint: ck.file, origin: split.origin, leakFree });
+    // a TTA score gets its own files (eval_<split>_tta-flip.json), next to the plain one
+    const tag = o.tta && o.tta !== 'none' ? `${split.name}_tta-${o.tta}` : split.name;
+    const w = await writeEvalOutputs(dir, tag, result, { ids: split.ids, checkpoint: ck.file, origin: split.origin, leakFree, tta: o.tta ?? 'none' });
     files.push(w.json, w.svg);
     const logFile = path.join(path.dirname(ck.file), 'log.jsonl');
     if (existsSync(logFile)) files.push(await writeCurves(logFile, path.join(dir, 'curves.svg')));
   }
-  let text = formatEvalResult(result, `${ck.pretrained ? 'the shipped weights' : ck.file} on ${split.name}: ${split.origin}`);
+  let text = formatEvalResult(result, `${ck.pretrained ? 'the shipped weights' : ck.file} on ${split.name}: ${split.origin}${o.tta && o.tta !== 'none' ? ` (test-time augmentation: ${o.tta})` : ''}`);
   if (leakFree) {
     text += `
 

@@ -41,8 +41,11 @@ export async function expandInputs(inputs: readonly string[]): Promise<PredictIn
       out.push({ file: input, error: code === 'ENOENT' ? 'no such file or folder' : (e as Error).message });
       continue;
     }
-    if (st.isDirectory()) await walk(input);
-    else out.push({ file: input });
+    if (st.isDirectory()) {
+      const before = out.length;
+      await walk(input);
+      if (out.length === before) out.push({ file: input, error: `no images found in this folder (looked for ${IMAGE_EXTENSIONS.join(', ')})` });
+    } else out.push({ file: input });
   }
   return out;
 }

@@ -42,7 +42,7 @@ import { resEmoteNetTransform } from './data/transforms.js';
 import { EMOTIONS } from './data/labels.js';
 import { argmaxRow } from './metrics.js';
 import { buildModel, checkPair, checkpointFiles, modelConfig, readSidecar, resolveCheckpointPath, saveCheckpoint, toJson, unpackOptimizer, writeTextAtomic, type ModelConfig, type Sidecar } from './checkpoint.js';
-import { describeSource, loadSplit, resolveDataSource, splitClassNames, type SplitData } from './datasets.js';
+import { describeSource, hasSplit, loadSplit, resolveDataSource, splitClassNames, type SplitData } from './datasets.js';
 import { EvalAborted, evalTransform, evaluateModel, writeEvalOutputs, type EvalResult } from './evaluate.js';
 import { trainingCurvesSvg } from './plot.js';
 import { cleanRunFolder, existingRunFiles, RunExistsError } from './run_folder.js';
@@ -541,6 +541,13 @@ export class Trainer {
     const src = resolveDataSource(config.data);
     config.data = src.kind === 'csv' ? src.file : src.root;
     log(`data: ${describeSource(src)}`);
+    if (config.testSplit && !hasSplit(src, config.testSplit)) {
+      // an ImageFolder of one's own faces often has train/ and val/ only: no final test then, said up front
+      if (config.testSplit === DEFAULT_TRAIN_CONFIG.testSplit) {
+        log(`note: ${describeSource(src)} has no test split (no test/ folder): the final test is skipped (--test-split names another folder)`);
+        config.testSplit = null;
+      } else throw new RangeError(`testSplit '${config.testSplit}' not found in ${describeSource(src)}`);
+    }
     let init: InitCheckpoint | null = null;
     if (!saved && config.init) {
       init = await readInitCheckpoint(config.init);

@@ -61,6 +61,20 @@ describe('resemotenet CLI details', () => {
       const c5 = collector();
       expect(await main(['train', '--data', data, ...QUICK, '--skip-bad-data', '--out', tmpDir('bad2')], c5.io), c5.err.join('\n')).toBe(0);
       expect(c5.err.join('\n')).toMatch(/warning: 1 unreadable or malformed input\(s\) skipped .*broken\.png/);
+
+      // an ImageFolder with train/ and val/ only (one's own faces): no final test, said before training
+      const own = tmpDir('misc-own');
+      cpSync(path.join(SAMPLE, 'train'), path.join(own, 'train'), { recursive: true });
+      cpSync(path.join(SAMPLE, 'test'), path.join(own, 'val'), { recursive: true });
+      const c6 = collector();
+      expect(await main(['train', '--data', own, ...QUICK.filter((x, i, a) => x !== '--test-split' && a[i - 1] !== '--test-split'), '--out', tmpDir('own')], c6.io), c6.err.join('\n')).toBe(0);
+      expect(c6.err.join('\n')).toMatch(/has no test split \(no test\/ folder\): the final test is skipped/);
+
+      // predict on an empty folder says so and fails
+      const empty = tmpDir('misc-empty');
+      const c7 = collector();
+      expect(await main(['predict', '-c', run, empty, '--device', 'cpu'], c7.io)).toBe(1);
+      expect(c7.err.join('\n') + c7.out.join('\n')).toMatch(/no images found in this folder/);
     },
     120_000,
   );

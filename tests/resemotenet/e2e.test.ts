@@ -44,7 +44,7 @@ describe('missing data', () => {
       const c = collector();
       expect(await main(argv, c.io)).toBe(2);
       const msg = c.err.join('\n');
-      expect(msg).toContain('no training data: pass --data <path> or set RESEMOTENET_DATA');
+      expect(msg).toContain('no data: pass --data <path> or set RESEMOTENET_DATA');
       expect(msg).toContain('challenges-in-representation-learning-facial-expression-recognition-challenge');
       expect(msg).toContain('https://www.kaggle.com/competitions/challenges-in-representation-learning-facial-expression-recognition-challenge/data');
       expect(msg).toContain('fer2013.csv');
