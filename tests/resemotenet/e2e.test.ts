@@ -179,6 +179,8 @@ describe('Ctrl-C', () => {
       expect(code, stderr + stdout).toBe(130);
       expect(stderr).toContain('Ctrl-C: finishing the current step and saving a resumable checkpoint');
       expect(stdout).toContain('stopped: interrupted');
+      expect(stdout).toContain('logs: none yet (written at the end of each epoch)'); // no log files exist before the first epoch ends
+      expect(stdout).not.toContain('log.jsonl');
       expect(stdout).toContain(`resume with: resemotenet train --resume ${out}`);
       const side = fromJson<any>(readFileSync(path.join(out, 'last.json'), 'utf8'));
       expect(side.train_state.globalStep).toBeGreaterThanOrEqual(1);

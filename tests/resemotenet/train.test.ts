@@ -232,3 +232,26 @@ describe('stopping rules', () => {
     expect(t.history.length).toBe(0);
   });
 });
+
+describe('Ctrl-C during the final test', () => {
+  itData('stops the test, keeps the complete checkpoints, and says the test was skipped', async () => {
+    const out = tmpDir('stop-test');
+    const t = await Trainer.create({ data: SAMPLE, out, device: 'cpu', width: 1 / 16, imageSize: 16, batchSize: 8, epochs: 1, limitTrain: 16, limitVal: 8, limitTest: 64, evalBatchSize: 8 });
+    let sawTest = false;
+    const r = await t.fit({
+      onEvalProgress: (what) => {
+        if (what.startsWith('test') && !sawTest) {
+          sawTest = true;
+          expect(t.phase).toBe('test');
+          t.requestStop('interrupted'); // what the CLI's SIGINT handler does
+        }
+      },
+    });
+    expect(sawTest).toBe(true);
+    expect(r).toMatchObject({ stopReason: 'interrupted', testSkipped: true, epochs: 1 });
+    expect(r.test).toBeUndefined();
+    expect(r.bestCheckpoint).not.toBeNull();
+    const side = fromJson<{ train_state: { epoch: number } }>(readFileSync(path.join(out, 'last.json'), 'utf8'));
+    expect(side.train_state.epoch).toBe(1);
+  });
+});
