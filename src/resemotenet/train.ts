@@ -644,7 +644,9 @@ export class Trainer {
       loader.loadState(saved.loader_state as LoaderState);
       default_generator.set_state(saved.rng_state as { seed: number; offset: number });
       state = structuredClone(saved.train_state as TrainState);
-      log(`resumed ${savedFile}: epoch ${state.epoch + 1}, batch ${loader.batchIndex}/${loader.numBatches}, step ${state.globalStep}`);
+      if (state.epoch >= config.epochs && !state.epochEndPending) {
+        log(`note: ${savedFile} is a finished run (${state.epoch} of ${config.epochs} epochs); pass --epochs N (more than ${state.epoch}) to train on`);
+      } else log(`resumed ${savedFile}: epoch ${state.epoch + 1}, batch ${loader.batchIndex}/${loader.numBatches}, step ${state.globalStep}`);
     }
     return new Trainer({ config, modelConfig: mcfg, model, optimizer, scheduler, loader, train, val, state });
   }

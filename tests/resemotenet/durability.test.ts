@@ -150,6 +150,10 @@ describe('run folders', () => {
       const side = fromJson<any>(readFileSync(path.join(dir, 'last.json'), 'utf8'));
       expect(side.train_config.device).toBe('cpu');
 
+      const c3b = collector();
+      expect(await main(['train', '--resume', dir], c3b.io), c3b.err.join('\n')).toBe(0);
+      expect(c3b.err.join('\n')).toMatch(/is a finished run \(2 of 2 epochs\); pass --epochs N/);
+
       const c4 = collector();
       expect(await main(['train', '--resume', dir, '--width', '1/8'], c4.io)).toBe(2);
       expect(c4.err.join('\n')).toMatch(/contradict it: --width \(checkpoint 0.0625, given 0.125\)/);
