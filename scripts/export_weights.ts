@@ -9,12 +9,11 @@
  *   npx tsx scripts/export_weights.ts --run runs/w4_shipped [--out weights/resemotenet] [--name resemotenet_fer2013_w4]
  */
 import { copyFile, mkdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { load_file, writeFileAtomic } from '../src/nn/serialization/index.js';
-import { floatToHalf } from '../src/nn/serialization/convert.js';
+import { load_file, save_file } from '../src/nn/serialization/index.js';
 import { checkPair, readSidecar, toJson, writeTextAtomic } from '../src/resemotenet/checkpoint.js';
 
 const { values } = parseArgs({
@@ -32,40 +31,14 @@ const modelFile = path.join(run, sc.model_file);
 await checkPair(bestJson, modelFile, sc.checkpoint_id);
 const sd = await load_file(modelFile);
 
-// safetensors with F16 floats (int32 stays I32): header JSON padded to 8 bytes, then the data
 const id = randomBytes(8).toString('hex');
-const header: Record<string, unknown> = { __metadata__: { format: 'pt', checkpoint_id: id, arch: 'ResEmoteNet', storage: 'float16 (widened to float32 on load)' } };
-const chunks: Uint8Array[] = [];
-let offset = 0;
-for (const [name, t] of Object.entries(sd)) {
-  const data = t.dataSync();
-  let bytes: Uint8Array;
-  if (t.dtype === 'float32') {
-    const h = new Uint16Array(data.length);
-    for (let i = 0; i < data.length; i++) h[i] = floatToHalf(data[i] as number);
-    bytes = new Uint8Array(h.buffer);
-    header[name] = { dtype: 'F16', shape: t.shape, data_offsets: [offset, offset + bytes.length] };
-  } else if (t.dtype === 'int32') {
-    bytes = new Uint8Array((data as Int32Array).slice().buffer);
-    header[name] = { dtype: 'I32', shape: t.shape, data_offsets: [offset, offset + bytes.length] };
-  } else throw new Error(`export_weights: ${name} has dtype ${t.dtype}`);
-  chunks.push(bytes);
-  offset += bytes.length;
-  t.dispose();
-}
-let json = JSON.stringify(header);
-json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-const hb = Buffer.from(json, 'utf8');
-const len = Buffer.alloc(8);
-len.writeBigUInt64LE(BigInt(hb.length));
 const outDir = path.resolve(values.out!);
 await mkdir(path.join(outDir, 'training'), { recursive: true });
 const weightsName = `${values.name}.safetensors`;
-await writeFileAtomic(path.join(outDir, weightsName), async (fh) => {
-  await fh.write(len);
-  await fh.write(hb);
-  for (const c of chunks) await fh.write(c);
-});
+const meta = { format: 'pt', checkpoint_id: id, arch: 'ResEmoteNet', storage: 'float16 (widened to float32 on load)' };
+await save_file(sd, path.join(outDir, weightsName), meta, { float16: true });
+const bytes = statSync(path.join(outDir, weightsName)).size;
+for (const t of Object.values(sd)) t.dispose();
 
 const history = (sc.history as Array<Record<string, number>>) ?? [];
 const wall = history.reduce((a, r) => a + (r.train_seconds ?? 0) + (r.val_seconds ?? 0), 0);
@@ -87,4 +60,4 @@ const sidecar = {
 };
 await writeTextAtomic(path.join(outDir, 'model.json'), toJson(sidecar) + '\n');
 for (const f of ['log.jsonl', 'log.csv', 'curves.svg']) if (existsSync(path.join(run, f))) await copyFile(path.join(run, f), path.join(outDir, 'training', f));
-console.log(`wrote ${path.join(outDir, weightsName)} (${(offset / 1e6).toFixed(1)} MB of tensors) and ${path.join(outDir, 'model.json')}; best epoch ${sc.epoch}, training ${(wall / 60).toFixed(0)} min`);
+console.log(`wrote ${path.join(outDir, weightsName)} (${(bytes / 1e6).toFixed(1)} MB) and ${path.join(outDir, 'model.json')}; best epoch ${sc.epoch}, training ${(wall / 60).toFixed(0)} min`);

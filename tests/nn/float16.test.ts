@@ -23,3 +23,20 @@ describe('floatToHalf', () => {
     expect(floatToHalf(0.1)).toBe(0x2e66);
   });
 });
+
+describe('save_safetensors_bytes with float16 storage', () => {
+  it('writes F16 for float32 (I32 untouched) and loads back to the rounded values', async () => {
+    const { tensor } = await import('../../src/index.js');
+    const { save_safetensors_bytes, load_safetensors_bytes } = await import('../../src/nn/serialization/safetensors.js');
+    const w = tensor(Float32Array.from([0.1, -2.5, 65504, 1e-8]), { shape: [2, 2] });
+    const n = tensor([7], { dtype: 'int32' });
+    const bytes = await save_safetensors_bytes({ w, n }, { k: 'v' }, { float16: true });
+    const hlen = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen)));
+    expect(header.w).toMatchObject({ dtype: 'F16', shape: [2, 2], data_offsets: [0, 8] });
+    expect(header.n.dtype).toBe('I32');
+    const back = await load_safetensors_bytes(bytes);
+    expect(Array.from(back.w!.dataSync())).toEqual([0.0999755859375, -2.5, 65504, 0]);
+    expect(Array.from(back.n!.dataSync())).toEqual([7]);
+  });
+});

@@ -19,7 +19,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { tensor } from '../../tensor/ops/creation.js';
 import type { Device } from '../../tensor/device.js';
 import type { DType } from '../../tensor/dtype.js';
-import { checkLoadDevice, decodeStorage, MAX_NDIM, ELEMENT_SIZE, gather, Int32RangeError, loadedDType, needsInt32Check, type StorageDType } from './convert.js';
+import { checkLoadDevice, decodeStorage, floatToHalf, MAX_NDIM, ELEMENT_SIZE, gather, Int32RangeError, loadedDType, needsInt32Check, type StorageDType } from './convert.js';
 import { CheckpointError, FileSource, HOST_LITTLE_ENDIAN, MemorySource, setProp, writeAll, writeFileAtomic, type ByteSource } from './io.js';
 
 /** A dtype name as written in a safetensors header. */
@@ -399,11 +399,11 @@ export async function load_safetensors_bytes(bytes: Uint8Array, opts: Safetensor
 
 interface Plan {
   headerBytes: Uint8Array;
-  entries: { name: string; t: Tensor; nbytes: number }[];
+  entries: { name: string; t: Tensor; nbytes: number; half: boolean }[];
   total: number;
 }
 
-function planSave(tensors: Record<string, Tensor>, metadata: Record<string, string> | undefined, where: string): Plan {
+function planSave(tensors: Record<string, Tensor>, metadata: Record<string, string> | undefined, where: string, opts: SaveOptions = {}): Plan {
   if (!isPlainObject(tensors)) throw new TypeError(`save_file(${where}): tensors must be an object {name: Tensor}`);
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) {
@@ -421,9 +421,11 @@ function planSave(tensors: Record<string, Tensor>, metadata: Record<string, stri
     if (name === '__metadata__') throw new Error(`save_file(${where}): '__metadata__' is reserved and cannot name a tensor`);
     if (!(t instanceof Tensor)) throw new TypeError(`save_file(${where}): '${name}' is not a Tensor (got ${t === null ? 'null' : typeof t})`);
     if (t.isDisposed) throw new Error(`save_file(${where}): tensor '${name}' was disposed`);
-    const nbytes = t.numel() * ELEMENT_SIZE[ST_TO_STORAGE[DTYPE_TO_ST[t.dtype]]];
-    setProp(header, name, { dtype: DTYPE_TO_ST[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + nbytes] });
-    entries.push({ name, t, nbytes });
+    const half = opts.float16 === true && t.dtype === 'float32';
+    const st = half ? 'F16' : DTYPE_TO_ST[t.dtype];
+    const nbytes = t.numel() * ELEMENT_SIZE[ST_TO_STORAGE[st]];
+    setProp(header, name, { dtype: st, shape: [...t.shape], data_offsets: [offset, offset + nbytes] });
+    entries.push({ name, t, nbytes, half });
     offset += nbytes;
   }
   let json = JSON.stringify(header);
@@ -441,8 +443,22 @@ function planSave(tensors: Record<string, Tensor>, metadata: Record<string, stri
   return { headerBytes, entries, total: headerBytes.length + offset };
 }
 
-/** Little-endian bytes of a tensor's elements (a view when the host is little-endian). */
-async function tensorBytes(t: Tensor, name: string, nbytes: number): Promise<Uint8Array> {
+/** Options of {@link save_file} / {@link save_safetensors_bytes}. */
+export interface SaveOptions {
+  /** Store float32 tensors as F16 (rounded to nearest even; loading widens them back). Default false. */
+  float16?: boolean;
+}
+
+/** Little-endian bytes of a tensor's elements (a view when the host is little-endian); F16 when `half`. */
+async function tensorBytes(t: Tensor, name: string, nbytes: number, half = false): Promise<Uint8Array> {
+  if (half) {
+    const src = await t.data();
+    const out = new Uint8Array(src.length * 2);
+    const dv = new DataView(out.buffer);
+    for (let i = 0; i < src.length; i++) dv.setUint16(2 * i, floatToHalf(src[i] as number), true);
+    if (out.length !== nbytes) throw new Error(`save_file: tensor '${name}' read back ${out.length / 2} elements, expected ${nbytes / 2}`);
+    return out;
+  }
   const arr = await t.data();
   const bytes = new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
   if (bytes.length !== nbytes) throw new Error(`save_file: tensor '${name}' read back ${bytes.length} bytes, expected ${nbytes}`);
@@ -460,14 +476,15 @@ async function tensorBytes(t: Tensor, name: string, nbytes: number): Promise<Uin
  * `path` one at a time (so at most one tensor's copy is in memory), which is fsynced and renamed
  * over `path`: an interrupted save never leaves a partial file.
  * @param metadata optional string -> string map stored as `__metadata__` (e.g. {format: 'pt'}).
+ * @param opts `float16: true` stores float32 tensors as F16 (half the size; loading widens them).
  * @throws TypeError for a value that is not a Tensor or a non-string metadata value; Error for
  * a disposed tensor or a tensor named '__metadata__'; the fs error when writing fails.
  */
-export async function save_file(tensors: Record<string, Tensor>, path: string, metadata?: Record<string, string>): Promise<void> {
-  const plan = planSave(tensors, metadata, path);
+export async function save_file(tensors: Record<string, Tensor>, path: string, metadata?: Record<string, string>, opts: SaveOptions = {}): Promise<void> {
+  const plan = planSave(tensors, metadata, path, opts);
   await writeFileAtomic(path, async (fh: FileHandle) => {
     await writeAll(fh, plan.headerBytes);
-    for (const { name, t, nbytes } of plan.entries) await writeAll(fh, await tensorBytes(t, name, nbytes));
+    for (const { name, t, nbytes, half } of plan.entries) await writeAll(fh, await tensorBytes(t, name, nbytes, half));
   });
 }
 
@@ -476,13 +493,13 @@ export async function save_file(tensors: Record<string, Tensor>, path: string, m
  * whole file is built in memory, so prefer {@link save_file} for large models.
  * @throws as {@link save_file}.
  */
-export async function save_safetensors_bytes(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Promise<Uint8Array> {
-  const plan = planSave(tensors, metadata, '<memory>');
+export async function save_safetensors_bytes(tensors: Record<string, Tensor>, metadata?: Record<string, string>, opts: SaveOptions = {}): Promise<Uint8Array> {
+  const plan = planSave(tensors, metadata, '<memory>', opts);
   const out = new Uint8Array(plan.total);
   out.set(plan.headerBytes, 0);
   let pos = plan.headerBytes.length;
-  for (const { name, t, nbytes } of plan.entries) {
-    out.set(await tensorBytes(t, name, nbytes), pos);
+  for (const { name, t, nbytes, half } of plan.entries) {
+    out.set(await tensorBytes(t, name, nbytes, half), pos);
     pos += nbytes;
   }
   return out;
