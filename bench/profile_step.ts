@@ -1,7 +1,7 @@
 /**
  * Where a ResEmoteNet training step spends its time, per backend primitive.
  *
- *   XDG_RUNTIME_DIR=/tmp npx tsx bench/profile_step.ts [--batch 16] [--width 1] [--reps 5] [--phase backward] [--top 30]
+ *   XDG_RUNTIME_DIR=/tmp npx tsx bench/profile_step.ts [--batch 16] [--width 1] [--size 64] [--infer] [--reps 5] [--phase backward] [--top 30]
  *
  * Autograd records a step's dispatches synchronously, so a wait cannot be put between two
  * primitives of `backward()`. Instead this script runs one real training step (forward +
@@ -17,7 +17,7 @@ import { initWebGPU, webgpuRuntime } from '../src/kernels/webgpu/index.js';
 import { getBackend } from '../src/tensor/device.js';
 import type { Backend, Storage } from '../src/kernels/backend.js';
 import type { Tensor } from '../src/tensor/tensor.js';
-import { cross_entropy, manual_seed, tensor } from '../src/tensor/index.js';
+import { cross_entropy, manual_seed, no_grad, tensor } from '../src/tensor/index.js';
 import { ResEmoteNet } from '../src/resemotenet/model.js';
 import { SGD } from '../src/nn/optim/sgd.js';
 import { randomArray, randomInts } from './harness.js';
@@ -31,6 +31,9 @@ const REPS = Number(arg('reps', '5'));
 const PHASE = arg('phase', 'all');
 const TOP = Number(arg('top', '40'));
 const WIDTH = Number(arg('width', '1'));
+const SIZE = Number(arg('size', '64'));
+/** --infer: profile an eval-mode forward under no_grad (inference) instead of a training step. */
+const INFER = process.argv.includes('--infer');
 
 await initWebGPU();
 const be = getBackend('webgpu') as Backend & Record<string, unknown>;
@@ -62,13 +65,26 @@ for (const name of Object.getOwnPropertyNames(proto)) {
 
 manual_seed(0);
 const model = new ResEmoteNet({ device: 'webgpu', width: WIDTH });
-model.train();
+if (INFER) model.eval();
+else model.train();
 const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-const x = tensor(randomArray(B * 3 * 64 * 64, 7), { shape: [B, 3, 64, 64], device: 'webgpu' });
+const x = tensor(randomArray(B * 3 * SIZE * SIZE, 7), { shape: [B, 3, SIZE, SIZE], device: 'webgpu' });
 const t = tensor(randomInts(B, 7, 8), { shape: [B], dtype: 'int32', device: 'webgpu' });
 
 async function step(rec: boolean): Promise<Record<string, number>> {
   const ms: Record<string, number> = {};
+  if (INFER) {
+    await be.sync();
+    recording = rec;
+    phase = 'forward';
+    const t0 = performance.now();
+    const out = no_grad(() => model.call(x) as Tensor);
+    await out.data();
+    ms.forward = performance.now() - t0;
+    recording = false;
+    out.dispose();
+    return ms;
+  }
   opt.zero_grad();
   await be.sync();
   recording = rec;
@@ -98,7 +114,8 @@ await step(false); // cold: pipelines
 const c0 = process.cpuUsage();
 const phases = await step(true);
 const cpu = process.cpuUsage(c0);
-console.log(
+if (INFER) console.log(`inference forward (batch ${B}, eval, no_grad, to the logits' readback): ${phases.forward!.toFixed(1)} ms; ${recs.length} primitive calls`);
+else console.log(
   `step (batch ${B}, a wait after each phase): forward+loss ${phases.forward!.toFixed(0)} ms, backward ${phases.backward!.toFixed(0)} ms, SGD ${phases.sgd!.toFixed(0)} ms; ` +
     `process CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms; ${recs.length} primitive calls`,
 );

@@ -10,11 +10,16 @@
  *   normalized output: 1e-4 relative + 1e-5 + 2 ulp(max |x|) * max |w * invstd| (float32 rounding
  *     of x - mean where |x| >> std);
  *   gradients: 1e-3 relative + 1e-4 (+ the same ulp term for gx, times sqrt(N*S) for gweight).
+ * Every case runs through the workgroup-memory kernels and, where the adapter has fixed-size
+ * subgroups, through the sg kernels (software adapters' path: one-dispatch kernels for channels
+ * of at most 4096 values, bn_reduce_sg above that; vec4 loads when S % 4 == 0).
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBackend } from '../../src/tensor/device.js';
 import type { Backend, BatchNormParams, Storage } from '../../src/kernels/backend.js';
 import { gpuAvailable } from '../helpers/webgpu.js';
+import { webgpuRuntime } from '../../src/index.js';
+import { sgSize, sgTuning } from '../../src/kernels/webgpu/subgroups.js';
 
 const hasGpu = await gpuAvailable();
 
@@ -121,9 +126,22 @@ async function check(c: Case): Promise<void> {
   }
 }
 
-describe.runIf(hasGpu)('webgpu batch_norm', () => {
+const paths: ('tree' | 'sg')[] = hasGpu && sgSize(webgpuRuntime()) ? ['tree', 'sg'] : ['tree'];
+
+describe.runIf(hasGpu).each(paths)('webgpu batch_norm (%s kernels)', (path) => {
+  beforeAll(() => {
+    sgTuning.batchNorm = path === 'sg';
+  });
+  afterAll(() => {
+    sgTuning.batchNorm = 'auto';
+  });
+
   it('small and awkward shapes (S = 1, S not a multiple of 4, odd channel counts)', async () => {
     for (const [N, C, S] of [[2, 3, 5], [4, 6, 64], [16, 8, 1], [3, 5, 130], [1, 4, 3], [2, 7, 65], [5, 3, 256]] as const) await check(makeCase(N, C, S, 0));
+  });
+
+  it('channels around the one-dispatch limit (4096 values), with and without vec4 planes', async () => {
+    for (const [N, C, S] of [[64, 9, 64], [65, 3, 64], [16, 5, 257], [64, 20, 36], [4, 11, 1025]] as const) await check(makeCase(N, C, S, 0.25));
   });
 
   it('ResEmoteNet extremes: C = 64 over 16 x 64 x 64 values, C = 2048 over 16 x 1 x 1', async () => {
@@ -134,6 +152,7 @@ describe.runIf(hasGpu)('webgpu batch_norm', () => {
   it('stable variance for data with a large mean (Welford/Chan, not E[x^2] - E[x]^2)', async () => {
     // mean ~1000 or ~10000 with std ~0.6: E[x^2] ~ 1e8 has float32 ulp 8, far above the variance
     for (const off of [1000, 10000]) await check(makeCase(16, 4, 1024, off));
+    for (const off of [1000, 10000]) await check(makeCase(4, 3, 1000, off)); // one-dispatch sizes
   });
 
   it('a single value per channel: unbiased running variance is NaN like the reference', async () => {

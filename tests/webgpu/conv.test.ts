@@ -20,6 +20,7 @@ import { getBackend } from '../../src/tensor/device.js';
 import { conv2d, tensor } from '../../src/index.js';
 import type { Backend, Conv2dParams, Storage } from '../../src/kernels/backend.js';
 import { convTuning, convVariant, liveTaps } from '../../src/kernels/webgpu/conv.js';
+import { pxApplies } from '../../src/kernels/webgpu/conv_px.js';
 import { webgpuRuntime } from '../../src/index.js';
 import { gpuAvailable } from '../helpers/webgpu.js';
 
@@ -120,6 +121,7 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     convTuning.splits = 0;
     convTuning.bindingLimitBytes = 0;
     convTuning.skipDeadTaps = 'auto';
+    convTuning.pixelLanes = true;
   });
 
   it('weight gradient skips taps that never touch the input (1x1 and 2x2 maps, stride 2, padding 1)', async () => {
@@ -194,6 +196,26 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     for (const p of awkward) await check(p);
     convTuning.splits = 3;
     for (const p of [awkward[1]!, awkward[2]!, awkward[9]!]) await check(p);
+  });
+
+  it('sg weight gradient of layers with <= 4 input channels: pixel lanes (conv_px.ts) and the general kernel', async () => {
+    convTuning.variant = 'sg';
+    const shapes = [
+      conv(1, 3, 7, 5, 5, 3, 3, [1, 1], [1, 1]), // 5 output channels (block of 8, 3 padded)
+      conv(8, 3, 48, 48, 16, 3, 3, [1, 1], [1, 1]), // the width-1/4 stem at batch 8: 2 blocks, 64 splits
+      conv(2, 1, 9, 9, 20, 3, 3, [2, 2], [2, 2]), // 3 blocks of 8 channels (the last 4 wide), stride 2, padding 2
+      conv(2, 3, 9, 9, 4, 5, 5, [1, 1], [2, 2]), // 5x5: more taps than the pixel kernel unrolls (general kernel)
+      conv(3, 4, 8, 8, 33, 3, 3, [1, 1], [1, 1], [2, 2]), // dilation 2, 3 blocks
+      conv(2, 2, 6, 7, 3, 1, 1), // 1x1 kernel
+    ];
+    expect(shapes.map((p) => pxApplies(p))).toEqual([true, true, true, false, true, true]);
+    for (const p of shapes) {
+      const d = data(p);
+      for (const px of [true, false]) {
+        convTuning.pixelLanes = px;
+        await check(p, true, d);
+      }
+    }
   });
 
   it('sg weight gradient with split reductions', async () => {

@@ -4,12 +4,15 @@
  * Tolerances: max/min/argmax/argmin and every int32 result must be exact; float32 sums are tree
  * reductions in f32 against the reference's f64 loop, so |gpu - cpu| <= 1e-6 * sum(|x|) + 1e-6
  * (a few f32 rounding steps relative to the magnitude of the summed terms).
+ * Sums run twice: through the workgroup-memory tree kernel and through the subgroup kernel
+ * (software adapters' path, shaders/reduce_sg.wgsl) where the adapter has fixed-size subgroups.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBackend, tensor, randn, type TypedArray } from '../../src/index.js';
 import type { ReduceOp } from '../../src/kernels/backend.js';
 import { webgpuRuntime } from '../../src/index.js';
 import { gpuAvailable } from '../helpers/webgpu.js';
+import { sgSize, sgTuning } from '../../src/kernels/webgpu/subgroups.js';
 
 const hasGpu = await gpuAvailable();
 
@@ -64,7 +67,16 @@ function expectClose(op: ReduceOp, g: TypedArray, c: TypedArray, data: TypedArra
 
 const OPS: ReduceOp[] = ['sum', 'max', 'min', 'argmax', 'argmin'];
 
-describe.runIf(hasGpu)('webgpu reduce', () => {
+const paths: ('tree' | 'sg')[] = hasGpu && sgSize(webgpuRuntime()) ? ['tree', 'sg'] : ['tree'];
+
+describe.runIf(hasGpu).each(paths)('webgpu reduce (%s sums)', (path) => {
+  beforeAll(() => {
+    sgTuning.reduce = path === 'sg';
+  });
+  afterAll(() => {
+    sgTuning.reduce = 'auto';
+  });
+
   it('float32 and int32, many shapes (short rows, long rows, multi-pass rows)', async () => {
     const shapes: [number, number][] = [
       [1, 1],
@@ -190,5 +202,13 @@ describe.runIf(hasGpu)('webgpu reduce', () => {
     const i = tensor([[3, 9, 9], [4, 1, 4]], { dtype: 'int32' }).to('webgpu');
     expect(Array.from(await i.sum(1).data())).toEqual([21, 9]);
     expect(Array.from(await i.argmax(1).data())).toEqual([1, 0]);
+  });
+});
+
+describe.runIf(hasGpu)('webgpu reduce path choice', () => {
+  it('software adapters with fixed-size subgroups sum through the sg kernel (so the sg cases above ran)', () => {
+    const rt = webgpuRuntime();
+    if (rt.report.isSoftware && process.env.CI === 'true') expect(sgSize(rt), 'lavapipe in CI is expected to offer fixed 8-lane subgroups').toBeGreaterThan(0);
+    expect(paths.includes('sg')).toBe(sgSize(rt) > 0);
   });
 });

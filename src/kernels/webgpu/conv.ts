@@ -43,6 +43,12 @@ import type { Conv2dParams, Storage } from '../backend.js';
 import { GpuStorage, type Binding, type GpuRuntime } from './runtime.js';
 import { shader, shaderKey } from './shaders.js';
 import { depthwiseForward } from './conv_depthwise.js';
+import { sgSize } from './subgroups.js';
+import { window, zeroRange } from './window.js';
+import { pack } from './conv_pack.js';
+import { pxBackwardWeight } from './conv_px.js';
+
+export { window, zeroRange } from './window.js';
 
 export type ConvVariant = 'sg' | 'tiled';
 
@@ -59,48 +65,12 @@ export const convTuning: {
   skipDeadTaps: 'auto' | boolean;
   /** Forward of depthwise convs (groups == C_in) through ./conv_depthwise.ts (true) or the GEMM kernels (false). */
   depthwise: boolean;
-} = { variant: 'auto', packWeights: 'auto', splits: 0, bindingLimitBytes: 0, skipDeadTaps: 'auto', depthwise: true };
+  /** sg weight gradient of layers with <= 4 input channels through ./conv_px.ts (true) or the general kernel (false). */
+  pixelLanes: boolean;
+} = { variant: 'auto', packWeights: 'auto', splits: 0, bindingLimitBytes: 0, skipDeadTaps: 'auto', depthwise: true, pixelLanes: true };
 
 // ---------------------------------------------------------------------------------------------
 // shared helpers
-
-/** A binding window over elements [start, start + len) whose offset honours the adapter's alignment. */
-export function window(rt: GpuRuntime, s: Storage, start: number, len: number): { b: Binding; rel: number } {
-  const g = s as GpuStorage;
-  const align = Math.max(1, rt.limits.minStorageBufferOffsetAlignment / 4);
-  const base = Math.floor(start / align) * align;
-  const size = Math.max(1, Math.min(g.size - base, start - base + len));
-  return { b: { storage: g, offset: base, size }, rel: start - base };
-}
-
-/**
- * Zeroes elements [start, start + len) of a float32 storage: vec4 stores for the 16-byte-aligned
- * bulk, scalar stores for the unaligned head and tail (a vec4 store costs one per-lane loop on
- * lavapipe, like a scalar one). Split into windows within the binding limit.
- */
-export function zeroRange(rt: GpuRuntime, s: Storage, start: number, len: number): void {
-  if (len <= 0) return;
-  const scalar = (a: number, n: number) => {
-    if (n <= 0) return;
-    const w = window(rt, s, a, n);
-    const pipe = rt.pipeline(shaderKey('conv_zero', { T: 'f32', PER: 1 }), () => shader('conv_zero', { T: 'f32', PER: 1 }));
-    rt.dispatch('zero', pipe, [w.b], { u: [n, w.rel] }, Math.ceil(n / 256));
-  };
-  const a4 = Math.min(start + len, Math.ceil(start / 4) * 4);
-  const b4 = Math.max(a4, Math.floor((start + len) / 4) * 4);
-  scalar(start, a4 - start);
-  const lim = Math.floor(bindLimit(rt) / 64) * 64;
-  // 16 vec4 stores per invocation: per-invocation overhead dominates a 1-store kernel on lavapipe
-  // (151 MB: 150 ms of CPU at 1 per invocation, 69 at 4, 42 at 16, 50 at 64)
-  const PER = 16;
-  const pipe4 = rt.pipeline(shaderKey('conv_zero', { T: 'vec4<f32>', PER }), () => shader('conv_zero', { T: 'vec4<f32>', PER }));
-  for (let a = a4; a < b4; a += lim) {
-    const n = Math.min(lim, b4 - a);
-    const w = window(rt, s, a, n); // window bases are multiples of the offset alignment (>= 4 elements)
-    rt.dispatch('zero', pipe4, [w.b], { u: [n / 4, w.rel / 4] }, Math.ceil(n / 4 / 256 / PER));
-  }
-  scalar(b4, start + len - b4);
-}
 
 /** Largest element count a window may cover (leaves room for the alignment slack). */
 function bindLimit(rt: GpuRuntime): number {
@@ -179,15 +149,6 @@ function chunkRows(g: Geo, c: WChunk): [number, number] {
   return [first, last - first];
 }
 
-/** Subgroup size usable by the sg kernels (fixed 4, 8 or 16), or 0. */
-function sgSize(rt: GpuRuntime): number {
-  if (!rt.report.features.includes('subgroups')) return 0;
-  const info = (rt.device as unknown as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
-  const lo = info?.subgroupMinSize ?? 0;
-  const hi = info?.subgroupMaxSize ?? 0;
-  return lo === hi && (lo === 4 || lo === 8 || lo === 16) ? lo : 0;
-}
-
 /** The kernel family for this adapter: sg on software adapters with fixed-size subgroups, else tiled. */
 export function convVariant(rt: GpuRuntime): ConvVariant {
   if (convTuning.variant === 'sg') {
@@ -196,17 +157,6 @@ export function convVariant(rt: GpuRuntime): ConvVariant {
   }
   if (convTuning.variant === 'tiled') return 'tiled';
   return rt.report.isSoftware && sgSize(rt) ? 'sg' : 'tiled';
-}
-
-/** Channels-last packing: src (N, G*Cg, S) from element `srcStart` -> dst[n][s][g][up4(Cg)]. */
-function pack(rt: GpuRuntime, src: Storage, srcStart: number, N: number, G: number, Cg: number, S: number, op: string): GpuStorage {
-  const Q = up4(Cg) / 4;
-  const total = N * S * G * Q;
-  const dst = rt.alloc('float32', Math.max(4, total * 4));
-  const w = window(rt, src, srcStart, N * G * Cg * S);
-  const pipe = rt.pipeline('conv_pack', () => shader('conv_pack'));
-  rt.dispatch(op, pipe, [w.b, dst], { u: [total, S, G, Cg, Q, w.rel] }, Math.ceil(total / 64));
-  return dst;
 }
 
 const NSG = 8; // subgroups per workgroup in the sg kernels
@@ -544,6 +494,7 @@ function sgBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, 
   const p = g.p;
   const SG = sgSize(rt);
   const lim = bindLimit(rt);
+  if (convTuning.pixelLanes && !convTuning.bindingLimitBytes && pxBackwardWeight(rt, SG, gy, x, gw, p)) return;
   const cig4 = up4(g.cinG);
   const cog4 = up4(g.coutG);
   const Qx = cig4 / 4;

@@ -14,7 +14,7 @@
 import type { AdaptivePool2dParams, Pool2dParams, Storage } from '../backend.js';
 import type { GpuRuntime } from './runtime.js';
 import { shader, shaderKey } from './shaders.js';
-import { window, zeroRange } from './conv.js';
+import { window, zeroRange } from './window.js';
 
 const WG = 64;
 

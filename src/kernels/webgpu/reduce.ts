@@ -7,11 +7,18 @@
  * pass. So outer = 1, inner = 16M takes two passes (4096 partials, then 1), and many short rows
  * are reduced 256 / T to a workgroup by T = nextPow2(inner / 16) lanes each.
  * Inputs above the storage-binding limit are bound in windows of whole segments.
+ *
+ * Sums on software adapters take shaders/reduce_sg.wgsl instead (./subgroups.ts): one subgroup
+ * per row, vec4 loads, subgroupAdd, one pass. The tree above spends its time in workgroup
+ * barriers there: the conv bias gradient of ResEmoteNet width 1/4 (1024 rows of 2304) took 13.3 ms
+ * as a tree and 1.4 ms this way (lavapipe, 2 cores).
  */
 import type { ReduceOp, Storage } from '../backend.js';
 import { fill, wgslType } from './elementwise.js';
 import type { Binding, GpuRuntime, GpuStorage } from './runtime.js';
 import { shader, shaderKey } from './shaders.js';
+import { window } from './window.js';
+import { SG_PER_WG, sgFor } from './subgroups.js';
 
 const WG = 256;
 /** Elements folded serially by one lane at most. */
@@ -54,6 +61,7 @@ export function reduce(rt: GpuRuntime, op: ReduceOp, x: Storage, outer: number, 
     fill(rt, out, 0);
     return;
   }
+  if (op === 'sum' && reduceSumSg(rt, x, outer, inner, out, t)) return;
   const gx = x as GpuStorage, gout = out as GpuStorage;
   // Each pass reduces (outer, len) to (outer, nchunks); the input of a later pass is the previous partials.
   let src = gx;
@@ -133,4 +141,38 @@ function pass(
     const u = [n, s0, inner, nchunks, chunk, lanes, xBase, oBase];
     rt.dispatch(op, p, bindings, { u }, Math.ceil(n / segsPerWg));
   }
+}
+
+/**
+ * Rows shorter than SG_MIN_INNER stay on the tree kernel, which packs many short rows per
+ * workgroup; rows longer than SG_MAX_INNER too, which spreads a long row over many workgroups
+ * (one subgroup folding a 3M-element row alone took 300 ms).
+ */
+const SG_MIN_INNER = 32;
+const SG_MAX_INNER = 65536;
+
+/**
+ * The sg sum (shaders/reduce_sg.wgsl) when the adapter takes it and a row fits a binding;
+ * returns false (doing nothing) otherwise.
+ */
+function reduceSumSg(rt: GpuRuntime, x: Storage, outer: number, inner: number, out: Storage, t: 'f32' | 'i32'): boolean {
+  const SG = sgFor(rt, 'reduce');
+  if (!SG || inner < SG_MIN_INNER || inner > SG_MAX_INNER) return false;
+  const align = Math.max(1, rt.limits.minStorageBufferOffsetAlignment / 4);
+  const limit = Math.floor(rt.limits.maxStorageBufferBindingSize / 4) - 2 * align;
+  if (inner > limit) return false;
+  // vec4 loads need rows starting at multiples of 4 elements; window bases are multiples of `align`
+  const V = inner % 4 === 0 && align % 4 === 0 ? 4 : 1;
+  const T = V === 4 ? `vec4<${t}>` : t;
+  const HSUM = V === 4 ? 's.x + s.y + s.z + s.w' : 's';
+  const defs = { T, E: t, SG, NSG: SG_PER_WG, WG: SG * SG_PER_WG, HSUM };
+  const pipe = rt.pipeline(shaderKey('reduce_sg', defs), () => shader('reduce_sg', defs));
+  const per = Math.max(1, Math.min(Math.floor(limit / inner), limit));
+  for (let r0 = 0; r0 < outer; r0 += per) {
+    const n = Math.min(per, outer - r0);
+    const xw = window(rt, x, r0 * inner, n * inner);
+    const ow = window(rt, out, r0, n);
+    rt.dispatch('reduce', pipe, [xw.b, ow.b], { u: [n, inner / V, xw.rel / V, ow.rel] }, Math.ceil(n / SG_PER_WG));
+  }
+  return true;
 }

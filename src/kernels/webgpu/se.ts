@@ -13,7 +13,7 @@
 import type { SEParams, Storage } from '../backend.js';
 import type { Binding, GpuRuntime, GpuStorage } from './runtime.js';
 import { shader, shaderKey } from './shaders.js';
-import { window } from './conv.js';
+import { window } from './window.js';
 
 function f32(op: string, ...s: Storage[]): void {
   for (const t of s) if (t.dtype !== 'float32') throw new TypeError(`${op}: webgpu supports float32 only, got ${t.dtype}`);

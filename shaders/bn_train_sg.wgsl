@@ -1,0 +1,78 @@
+// batch_norm training forward in ONE dispatch for small channels (N * S elements each), "sg"
+// variant for software adapters (src/kernels/webgpu/subgroups.ts): one subgroup per channel
+// computes the mean, then M2 = sum((x - mean)^2) (two passes, no cancellation), writes
+// save_mean / save_invstd and the running statistics (momentum, UNBIASED variance, NaN for one
+// value: the semantics of bn_stats.wgsl), then normalizes its channel. Replaces bn_reduce +
+// bn_stats + bn_apply where those three dispatches (and bn_reduce's barriers) cost more than the
+// work. Offsets and S4 in units of {{T}}.
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+
+struct Params {
+  N: u32, C: u32, S4: u32, flags: u32,
+  x_off: u32, o_off: u32, _p0: u32, _p1: u32,
+  eps: f32, momentum: f32, _q0: f32, _q1: f32,
+}
+// flags: 1 weight, 2 bias, 4 running stats
+
+@group(0) @binding(0) var<storage, read> x: array<{{T}}>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> smean: array<f32>;
+@group(0) @binding(4) var<storage, read_write> sinvstd: array<f32>;
+@group(0) @binding(5) var<storage, read_write> rmean: array<f32>;
+@group(0) @binding(6) var<storage, read_write> rvar: array<f32>;
+@group(0) @binding(7) var<storage, read_write> out: array<{{T}}>;
+@group(0) @binding(8) var<uniform> P: Params;
+
+fn hsum(v: {{T}}) -> f32 {
+  return {{HSUM}};
+}
+
+fn nan_f32() -> f32 {
+  var bits = 0x7fc00000u;
+  return bitcast<f32>(bits);
+}
+
+@compute @workgroup_size({{WG}})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) lane: u32) {
+  _ = arrayLength(&weight);
+  _ = arrayLength(&bias);
+  _ = arrayLength(&rmean);
+  _ = arrayLength(&rvar);
+  let c = (wid.x + wid.y * nwg.x) * {{NSG}}u + lid / {{SG}}u; // uniform over the subgroup
+  if (c >= P.C) { return; }
+  let len = P.N * P.S4;
+  var s = {{T}}(0.0);
+  for (var j = lane; j < len; j += {{SG}}u) {
+    s += x[P.x_off + ((j / P.S4) * P.C + c) * P.S4 + j % P.S4];
+  }
+  let cnt = f32(len * {{V}}u);
+  let mean = hsum(subgroupAdd(s)) / cnt;
+  var q = {{T}}(0.0);
+  for (var j = lane; j < len; j += {{SG}}u) {
+    let d = x[P.x_off + ((j / P.S4) * P.C + c) * P.S4 + j % P.S4] - mean;
+    q += d * d;
+  }
+  let m2 = hsum(subgroupAdd(q));
+  let invstd = 1.0 / sqrt(m2 / cnt + P.eps);
+  if (lane == 0u) {
+    smean[c] = mean;
+    sinvstd[c] = invstd;
+    if ((P.flags & 4u) != 0u) {
+      var unb = nan_f32();
+      if (cnt > 1.0) { unb = m2 / (cnt - 1.0); }
+      rmean[c] = (1.0 - P.momentum) * rmean[c] + P.momentum * mean;
+      rvar[c] = (1.0 - P.momentum) * rvar[c] + P.momentum * unb;
+    }
+  }
+  var w = 1.0;
+  var b = 0.0;
+  if ((P.flags & 1u) != 0u) { w = weight[c]; }
+  if ((P.flags & 2u) != 0u) { b = bias[c]; }
+  let scale = w * invstd;
+  for (var j = lane; j < len; j += {{SG}}u) {
+    let e = ((j / P.S4) * P.C + c) * P.S4 + j % P.S4;
+    out[P.o_off + e] = (x[P.x_off + e] - mean) * scale + b;
+  }
+}
