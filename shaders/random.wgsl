@@ -1,4 +1,4 @@
-// Philox4x32-10 (Salmon et al., SC 2011) random fill, bit-identical to src/tensor/philox.ts.
+// Philox4x32-10 (Salmon et al., SC 2011) random fill, bit-identical to src/core/philox.ts.
 // Invocation i computes block (offset + first_block + i) -- a 64-bit counter (c0, c1, 0, 0) --
 // under key (seed_lo, seed_hi) and writes its four outputs (elements 4i .. 4i+3 of this window):
 // uniform [0, 1) floats with 24 random bits (MODE 0), standard normals by Box-Muller (MODE 1),

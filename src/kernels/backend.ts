@@ -12,7 +12,7 @@
  * - Parameters are validated by the front end; a backend may assume them consistent.
  * - Floating math accumulates in at least float32 on WebGPU (tree reductions) and in float64 on cpu.
  */
-import type { DType, TypedArray } from '../tensor/dtype.js';
+import type { DType, TypedArray } from '../core/dtype.js';
 
 export type DeviceName = 'cpu' | 'webgpu';
 

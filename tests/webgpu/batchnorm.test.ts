@@ -159,3 +159,37 @@ describe.runIf(hasGpu).each(paths)('webgpu batch_norm (%s kernels)', (path) => {
     await check(makeCase(1, 3, 1, 0));
   });
 });
+
+describe.runIf(hasGpu)('webgpu batch_norm eval coefficients cache', () => {
+  it('repeated eval calls reuse the coefficients; a write to weight, bias, running_mean or running_var is seen', async () => {
+    const c = makeCase(2, 5, 9, 0.3);
+    const gpu = getBackend('webgpu') as Backend, cpu = getBackend('cpu') as Backend;
+    const up = (be: Backend) => ({ x: be.upload(c.x, 'float32'), w: be.upload(c.w, 'float32'), b: be.upload(c.b, 'float32'), rm: be.upload(c.rm, 'float32'), rv: be.upload(c.rv, 'float32') });
+    const G = up(gpu), C = up(cpu);
+    const evalOn = async (be: Backend, s: typeof G): Promise<ArrayLike<number>> => {
+      const out = be.alloc('float32', c.x.length);
+      be.batchNormEval(s.x, s.w, s.b, s.rm, s.rv, out, c.p);
+      const r = await be.read(out);
+      be.free(out);
+      return r;
+    };
+    const coefCopy = () => ((G.rv as unknown as { derived: Map<string, { copy: unknown }> | null }).derived?.get('bn_coef')?.copy ?? null);
+    const same = async (what: string) => close(what, await evalOn(cpu, C), await evalOn(gpu, G), 1e-5, 1e-5);
+    await same('1st call');
+    const kept = coefCopy();
+    expect(kept).not.toBeNull();
+    await same('2nd call');
+    expect(coefCopy()).toBe(kept);
+    for (const k of ['w', 'b', 'rm'] as const) {
+      gpu.fill(G[k], 0.75);
+      cpu.fill(C[k], 0.75);
+      await same(`after writing ${k}`);
+      expect(coefCopy()).not.toBe(kept);
+    }
+    gpu.fill(G.rv, 2);
+    cpu.fill(C.rv, 2);
+    expect(coefCopy()).toBeNull(); // dropped by the write
+    await same('after writing running_var');
+    for (const s of [...Object.values(G)]) gpu.free(s);
+  });
+});

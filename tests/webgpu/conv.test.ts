@@ -19,8 +19,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { getBackend } from '../../src/tensor/device.js';
 import { conv2d, tensor } from '../../src/index.js';
 import type { Backend, Conv2dParams, Storage } from '../../src/kernels/backend.js';
+import type { GpuStorage } from '../../src/kernels/webgpu/runtime.js';
 import { convTuning, convVariant, liveTaps } from '../../src/kernels/webgpu/conv.js';
 import { pxApplies } from '../../src/kernels/webgpu/conv_px.js';
+import { gemvApplies } from '../../src/kernels/webgpu/conv_gemv.js';
 import { webgpuRuntime } from '../../src/index.js';
 import { gpuAvailable } from '../helpers/webgpu.js';
 
@@ -122,6 +124,8 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     convTuning.bindingLimitBytes = 0;
     convTuning.skipDeadTaps = 'auto';
     convTuning.pixelLanes = true;
+    convTuning.cacheWeights = true;
+    convTuning.gemv = true;
   });
 
   it('weight gradient skips taps that never touch the input (1x1 and 2x2 maps, stride 2, padding 1)', async () => {
@@ -215,6 +219,113 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
         convTuning.pixelLanes = px;
         await check(p, true, d);
       }
+    }
+  });
+
+  it('repeated sg forwards reuse a packed copy of unchanged weights; a write to the weights drops it', async () => {
+    convTuning.variant = 'sg';
+    const rt = webgpuRuntime();
+    const gpu = getBackend('webgpu'), cpu = getBackend('cpu');
+    const p = conv(1, 24, 3, 3, 40, 3, 3, [1, 1], [1, 1]); // batch 1: one row tile, unpacked unless cached
+    const d = data(p);
+    const forward = async (be: Backend, w: Storage, x: Storage, b: Storage): Promise<Float32Array> => {
+      const out = be.alloc('float32', d.gy.length);
+      be.conv2d(x, w, b, out, p);
+      const r = (await be.read(out)) as Float32Array;
+      be.free(out);
+      return r;
+    };
+    const cx = cpu.upload(d.x, 'float32'), cw = cpu.upload(d.w, 'float32'), cb = cpu.upload(d.b, 'float32');
+    const gx = gpu.upload(d.x, 'float32'), gw = gpu.upload(d.w, 'float32'), gb = gpu.upload(d.b, 'float32');
+    const ref = await forward(cpu, cw, cx, cb);
+    const live0 = rt.liveBytes;
+    const copy = () => [...((gw as GpuStorage).derived?.values() ?? [])].find((e) => e.copy)?.copy ?? null;
+    close('1st call', ref, await forward(gpu, gw, gx, gb));
+    expect(copy()).toBeNull();
+    close('2nd call (packs and keeps a copy)', ref, await forward(gpu, gw, gx, gb));
+    const kept = copy();
+    expect(kept).not.toBeNull();
+    expect(rt.liveBytes - live0).toBe(kept!.buffer.size);
+    close('3rd call (the cached copy)', ref, await forward(gpu, gw, gx, gb));
+    expect(copy()).toBe(kept);
+    // any dispatch that binds the weights writable (here fill, as load_state_dict or an optimizer step would) drops the copy
+    gpu.fill(gw, 0.25);
+    cpu.fill(cw, 0.25);
+    expect((gw as GpuStorage).derived).toBeNull();
+    expect(rt.liveBytes).toBe(live0);
+    const ref2 = await forward(cpu, cw, cx, cb);
+    close('after the write', ref2, await forward(gpu, gw, gx, gb));
+    close('after the write, 2nd call', ref2, await forward(gpu, gw, gx, gb));
+    expect(copy()).not.toBeNull();
+    gpu.free(gw); // freeing the weights frees the copy
+    expect(rt.liveBytes).toBe(live0 - (gw as GpuStorage).buffer.size);
+    for (const s of [gx, gb]) gpu.free(s);
+    // the knob turns it off
+    convTuning.cacheWeights = false;
+    const gw2 = gpu.upload(d.w, 'float32'), gx2 = gpu.upload(d.x, 'float32'), gb2 = gpu.upload(d.b, 'float32');
+    for (let i = 0; i < 3; i++) close(`uncached call ${i}`, ref, await forward(gpu, gw2, gx2, gb2));
+    expect((gw2 as GpuStorage).derived).toBeNull();
+    for (const s of [gw2, gx2, gb2]) gpu.free(s);
+  });
+
+  it('forwards of <= 4 output pixels with cached weights (the GEMV kernel) agree with cpu', async () => {
+    convTuning.variant = 'sg';
+    const gpu = getBackend('webgpu'), cpu = getBackend('cpu');
+    const shapes = [
+      conv(1, 24, 1, 1, 40, 3, 3, [1, 1], [1, 1]), // batch-1 1x1 map: only the centre tap
+      conv(1, 17, 2, 2, 9, 3, 3, [1, 1], [1, 1]), // 4 rows, 5 channel quads (not a multiple of 8)
+      conv(2, 8, 1, 1, 20, 3, 3, [1, 1], [1, 1]), // 2 rows from 2 samples
+      conv(1, 64, 4, 4, 33, 3, 3, [2, 2], [1, 1]), // 4x4 -> 2x2 stride 2
+      conv(4, 3, 1, 1, 5, 1, 1), // 1x1 kernel, 4 samples, 5 channels
+      conv(1, 70, 3, 3, 16, 3, 3, [2, 2], [1, 1], [2, 2]), // dilation 2 -> one output pixel
+      conv(1, 8, 1, 3, 12, 3, 3, [1, 1], [1, 1]), // 1x3 map: live taps are the middle row only
+      conv(2, 5, 2, 3, 7, 2, 2, [1, 1], [0, 0]), // 2x2 kernel, 4 rows, 7 output channels (a tile of 8)
+      conv(1, 36, 4, 4, 10, 3, 3, [1, 1], [1, 1]), // 16 rows: the GEMM on cached weights
+      conv(3, 12, 2, 2, 9, 3, 3, [1, 1], [1, 1]), // 12 rows: the GEMM on cached weights
+    ];
+    expect(shapes.map((p) => gemvApplies(p))).toEqual([true, true, true, true, true, true, true, true, false, false]);
+    for (const p of shapes) {
+      for (const withBias of [true, false]) {
+        const d = data(p);
+        const cx = cpu.upload(d.x, 'float32'), cw = cpu.upload(d.w, 'float32'), cb = cpu.upload(d.b, 'float32');
+        const cout = cpu.alloc('float32', d.gy.length);
+        cpu.conv2d(cx, cw, withBias ? cb : null, cout, p);
+        const ref = (await cpu.read(cout)) as Float32Array;
+        const gx = gpu.upload(d.x, 'float32'), gw = gpu.upload(d.w, 'float32'), gb = gpu.upload(d.b, 'float32');
+        for (let call = 0; call < 3; call++) {
+          const out = gpu.alloc('float32', d.gy.length);
+          gpu.conv2d(gx, gw, withBias ? gb : null, out, p);
+          close(`${name(p)} call ${call + 1}${withBias ? '' : ' (no bias)'}`, ref, (await gpu.read(out)) as Float32Array);
+          gpu.free(out);
+        }
+        for (const st of [gx, gw, gb]) gpu.free(st);
+      }
+    }
+  });
+
+  it('GEMV weights larger than one binding are packed in chunks of output channels (forced small limit)', async () => {
+    convTuning.variant = 'sg';
+    const lim = webgpuRuntime().limits as { maxStorageBufferBindingSize: number };
+    const saved = lim.maxStorageBufferBindingSize;
+    const p = conv(1, 24, 1, 1, 40, 3, 3, [1, 1], [1, 1]); // 34,560 bytes of weights, 1 of 9 taps live
+    const d = data(p);
+    const cpu = getBackend('cpu'), gpu = getBackend('webgpu');
+    const cout = cpu.alloc('float32', d.gy.length);
+    cpu.conv2d(cpu.upload(d.x, 'float32'), cpu.upload(d.w, 'float32'), cpu.upload(d.b, 'float32'), cout, p);
+    const ref = (await cpu.read(cout)) as Float32Array;
+    lim.maxStorageBufferBindingSize = 8192; // one tile of 8 channels (6,912 bytes) per packing dispatch
+    try {
+      const gx = gpu.upload(d.x, 'float32'), gw = gpu.upload(d.w, 'float32'), gb = gpu.upload(d.b, 'float32');
+      for (let call = 0; call < 3; call++) {
+        const out = gpu.alloc('float32', d.gy.length);
+        gpu.conv2d(gx, gw, gb, out, p);
+        close(`call ${call + 1}`, ref, (await gpu.read(out)) as Float32Array);
+        gpu.free(out);
+      }
+      expect([...((gw as GpuStorage).derived?.keys() ?? [])].some((k) => k.startsWith('conv_sg_gemv'))).toBe(true);
+      for (const st of [gx, gw, gb]) gpu.free(st);
+    } finally {
+      lim.maxStorageBufferBindingSize = saved;
     }
   });
 

@@ -19,7 +19,7 @@ import type {
   Storage,
   UnaryOp,
 } from '../backend.js';
-import { allocArray, type DType, type TypedArray } from '../../tensor/dtype.js';
+import { allocArray, type DType, type TypedArray } from '../../core/dtype.js';
 import { CpuStorage, arr } from './storage.js';
 import * as ew from './elementwise.js';
 import { reduce } from './reduce.js';

@@ -1,6 +1,6 @@
 /** Reference Philox random fill (the WebGPU kernel must match it). */
 import type { RandomParams, Storage } from '../backend.js';
-import { normalPair, philox4x32, uniformFromBits } from '../../tensor/philox.js';
+import { normalPair, philox4x32, uniformFromBits } from '../../core/philox.js';
 import { arr } from './storage.js';
 
 export function random(out: Storage, p: RandomParams): void {

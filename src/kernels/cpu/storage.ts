@@ -1,6 +1,6 @@
 /** CPU storage: a plain typed array. */
 import type { Storage } from '../backend.js';
-import { allocArray, type DType, type TypedArray } from '../../tensor/dtype.js';
+import { allocArray, type DType, type TypedArray } from '../../core/dtype.js';
 
 export class CpuStorage implements Storage {
   readonly device = 'cpu' as const;

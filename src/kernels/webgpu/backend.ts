@@ -19,7 +19,7 @@ import type {
   Storage,
   UnaryOp,
 } from '../backend.js';
-import type { DType, TypedArray } from '../../tensor/dtype.js';
+import type { DType, TypedArray } from '../../core/dtype.js';
 import { GpuRuntime, GpuStorage } from './runtime.js';
 import * as ew from './elementwise.js';
 import * as red from './reduce.js';

@@ -213,6 +213,18 @@ export function batchNormEval(
 ): void {
   f32('batchNormEval', x, weight, bias, runningMean, runningVar, out);
   if (p.C === 0 || p.N * p.S === 0) return;
+  // The coefficients depend only on the parameters and statistics: in repeated inference they are
+  // made once and kept with running_var (dropped when any of them is written; see cachedDerived),
+  // so an eval batch_norm is one dispatch.
+  const tag = [weight, bias, runningMean].map((t) => (t ? `${(t as GpuStorage).id}@${(t as GpuStorage).version}` : '-')).join(' ') + ` ${p.eps}`;
+  const cached = rt.cachedDerived(runningVar as GpuStorage, 'bn_coef', 1, () => evalCoef(rt, weight, bias, runningMean, runningVar, p), tag);
+  const coef = cached ?? evalCoef(rt, weight, bias, runningMean, runningVar, p);
+  apply(rt, 'batchNormEval', 0, x, null, coef, out, p);
+  if (!cached) rt.free(coef);
+}
+
+/** The per-channel coefficients (mean, w * invstd, b, 0) of an eval batch_norm (bn_coef MODE 0). */
+function evalCoef(rt: GpuRuntime, weight: Storage | null, bias: Storage | null, runningMean: Storage, runningVar: Storage, p: BatchNormParams): GpuStorage {
   const coef = rt.alloc('float32', p.C * 4);
   // bindings 0 (partials, a vec4 array), 5, 6 (gradients) are unused in MODE 0: small dummies
   const gdummy = [rt.alloc('float32', 4), rt.alloc('float32', 4), rt.alloc('float32', 4)];
@@ -221,9 +233,8 @@ export function batchNormEval(
   const rmS = runningMean as GpuStorage;
   const binds: Binding[] = [gdummy[2]!, (weight ?? rmS) as GpuStorage, (bias ?? rmS) as GpuStorage, rmS, runningVar as GpuStorage, gdummy[0]!, gdummy[1]!, coef];
   rt.dispatch('batchNormEval', pipe, binds, { u: [p.C, 0, flags, 0], f: [p.eps, 0, 0, 0] }, Math.ceil(p.C / WG));
-  apply(rt, 'batchNormEval', 0, x, null, coef, out, p);
-  rt.free(coef);
   for (const d of gdummy) rt.free(d);
+  return coef;
 }
 
 export function batchNormBackward(

@@ -36,8 +36,11 @@
  * (weights; e.g. 2048x2048x3x3 float32 = 151 MB), the input gradient accumulates over output-
  * channel chunks and the weight gradient over batch chunks. Grids above 65535 workgroups are
  * spread over x and y by the runtime (kernels use a linear workgroup id).
- * Nothing is cached across calls: packed copies are made per call and freed at once (the
- * runtime returns them to its pool after the commands that use them are submitted).
+ * Packed copies of activations are made per call and freed at once (the runtime returns them to
+ * its pool after the commands that use them are submitted). Packed weights are kept across calls
+ * while the weights are unchanged (from the 2nd call: repeated inference; see
+ * GpuRuntime.cachedDerived), and with them at most 4 output pixels in all (batch 1 on the deep
+ * 2x2 and 1x1 maps) go through the GEMV kernel of ./conv_gemv.ts.
  */
 import type { Conv2dParams, Storage } from '../backend.js';
 import { GpuStorage, type Binding, type GpuRuntime } from './runtime.js';
@@ -47,6 +50,7 @@ import { sgSize } from './subgroups.js';
 import { window, zeroRange } from './window.js';
 import { pack } from './conv_pack.js';
 import { pxBackwardWeight } from './conv_px.js';
+import { gemvApplies, gemvFits, gemvForward, packGemvWeights } from './conv_gemv.js';
 
 export { window, zeroRange } from './window.js';
 
@@ -67,7 +71,11 @@ export const convTuning: {
   depthwise: boolean;
   /** sg weight gradient of layers with <= 4 input channels through ./conv_px.ts (true) or the general kernel (false). */
   pixelLanes: boolean;
-} = { variant: 'auto', packWeights: 'auto', splits: 0, bindingLimitBytes: 0, skipDeadTaps: 'auto', depthwise: true, pixelLanes: true };
+  /** sg forward: keep a packed copy of unchanged weights across calls (repeated inference). */
+  cacheWeights: boolean;
+  /** sg forward of <= 4 output pixels with cached weights through ./conv_gemv.ts (true) or the GEMM (false). */
+  gemv: boolean;
+} = { variant: 'auto', packWeights: 'auto', splits: 0, bindingLimitBytes: 0, skipDeadTaps: 'auto', depthwise: true, pixelLanes: true, cacheWeights: true, gemv: true };
 
 // ---------------------------------------------------------------------------------------------
 // shared helpers
@@ -384,10 +392,34 @@ function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null,
   const rowTilesFull = Math.ceil(Mfull / TM);
   // Packing reads every weight once and writes it once; the GEMM then loads a vec4 per 4 input
   // channels instead of 4 scalars, once per row tile: worth it unless there are only a few row tiles.
-  const packed = shouldPack(g, 'fwd', rowTilesFull);
+  const [khLo, khHi] = liveTaps(p.KH, p.strideH, p.padH, p.dilationH, p.OH, p.H);
+  const [kwLo, kwHi] = liveTaps(p.KW, p.strideW, p.padW, p.dilationW, p.OW, p.W);
+  const taps = { khLo, khN: khHi - khLo, kwLo, kwN: kwHi - kwLo };
+  if (convTuning.gemv && convTuning.cacheWeights && gemvApplies(p) && taps.khN * taps.kwN > 0 && gemvFits(rt, SG, p, taps)) {
+    const key = `conv_sg_gemv ${SG} ${g.cinG} ${p.KH}x${p.KW} ${khLo}+${taps.khN} ${kwLo}+${taps.kwN}`;
+    const wg = rt.cachedDerived(w as GpuStorage, key, 2, () => packGemvWeights(rt, SG, w, p, taps));
+    if (wg) {
+      const xt = pack(rt, x, 0, p.N, 1, g.cinG, g.HW, 'conv2d');
+      gemvForward(rt, SG, xt, wg, bias, out, p, taps);
+      rt.free(xt);
+      return;
+    }
+  }
+  // Repeated inference reuses one packed copy per weight version (GpuRuntime.cachedDerived): from
+  // the 2nd call with unchanged weights, so training (new weights every step) never holds one.
+  // With it the skinny GEMMs of batch-1 inference also read vec4 weights.
+  const cached =
+    chunks.length === 1 && convTuning.cacheWeights
+      ? rt.cachedDerived(w as GpuStorage, `conv_sg_fwd ${g.cinG} ${g.KHKW}`, 2, () => {
+          const [first, count] = chunkRows(g, chunks[0]!);
+          return pack(rt, w, first * g.Kw, count, 1, g.cinG, g.KHKW, 'conv2d');
+        })
+      : null;
+  const packed = cached !== null || shouldPack(g, 'fwd', rowTilesFull);
   const pipe = sgPipeline(rt, 'conv_sg_fwd', sgRowColDefs('fwd', TM, TN, SG, packed, bias !== null, false), { TM, TN, SG, packed, b: bias !== null });
   const packedW = new Map<WChunk, GpuStorage>();
   const packW = (c: WChunk): GpuStorage => {
+    if (cached) return cached;
     let s = packedW.get(c);
     if (!s) {
       const [first, count] = chunkRows(g, c);

@@ -5,7 +5,7 @@
  * into chunks that each bind a window of every buffer.
  */
 import type { BinaryOp, Layout, Storage, UnaryOp } from '../backend.js';
-import type { DType } from '../../tensor/dtype.js';
+import type { DType } from '../../core/dtype.js';
 import { GpuStorage, type Binding, type GpuRuntime } from './runtime.js';
 import { shader, shaderKey } from './shaders.js';
 

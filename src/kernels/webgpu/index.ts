@@ -1,7 +1,7 @@
 /**
  * Public entry of the WebGPU backend: `await initWebGPU()` once, then use device 'webgpu'.
  */
-import { hasBackend, registerBackend, unregisterBackend } from '../../tensor/device.js';
+import { hasBackend, registerBackend, unregisterBackend } from '../registry.js';
 import { acquireDevice, type AcquireOptions, type AdapterReport } from './device.js';
 import { WebGPUBackend } from './backend.js';
 import { GpuOutOfMemoryError, GpuRuntime } from './runtime.js';

@@ -1,6 +1,6 @@
 /**
  * Counter-based random fill (shaders/random.wgsl): Philox4x32-10 bit-identical to the cpu
- * reference (src/tensor/philox.ts, src/kernels/cpu/random.ts). Element i comes from block
+ * reference (src/core/philox.ts, src/kernels/cpu/random.ts). Element i comes from block
  * offset + floor(i / 4), word i % 4; uniform floats are bit-identical, normals (Box-Muller in
  * f32, with an accurate -2 ln(u1) near u1 = 1) agree to within 1e-6 absolute (measured max
  * 9.5e-7 over 4M draws). Storages above the storage-binding limit are filled in windows

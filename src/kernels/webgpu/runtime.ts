@@ -10,7 +10,7 @@
  * freed while commands are pending returns to the pool only at the next submit.
  */
 import type { Storage } from '../backend.js';
-import { itemsize, type DType, type TypedArray } from '../../tensor/dtype.js';
+import { itemsize, type DType, type TypedArray } from '../../core/dtype.js';
 import type { AdapterReport } from './device.js';
 import type { WebGPUBuffer, WebGPUComputePipeline, WebGPUDevice } from './gpu_types.js';
 
@@ -48,9 +48,17 @@ function defaultMemoryLimit(report: AdapterReport): number {
 }
 
 /** A GPU storage: one GPUBuffer holding `size` elements. */
+let nextStorageId = 1;
+
 export class GpuStorage implements Storage {
   readonly device = 'webgpu' as const;
+  /** Unique per storage object (cache tags name the storages a derived copy was made from). */
+  readonly id = nextStorageId++;
   freed = false;
+  /** Bumped by every dispatch that binds this storage writable (see GpuRuntime.cachedDerived). */
+  version = 0;
+  /** Copies derived from the contents at `version` (e.g. repacked weights), by key; null when none. */
+  derived: Map<string, DerivedCopy> | null = null;
   constructor(
     readonly dtype: DType,
     readonly size: number,
@@ -59,6 +67,17 @@ export class GpuStorage implements Storage {
   get byteLength(): number {
     return this.size * itemsize(this.dtype);
   }
+}
+
+/** A cached copy derived from a storage's contents (see GpuRuntime.cachedDerived). */
+export interface DerivedCopy {
+  /** The source's version this entry was counted or made at. */
+  version: number;
+  /** Uses of the key at that version. */
+  uses: number;
+  /** What else the copy was made from (other storages' ids and versions, settings). */
+  tag: string;
+  copy: GpuStorage | null;
 }
 
 /** A binding of part of a storage, in elements. */
@@ -160,6 +179,8 @@ export class GpuRuntime {
   private uniformFree: GPUBuffer[] = [];
   private uniformPending: GPUBuffer[] = [];
   private pipelines = new Map<string, GPUComputePipeline>();
+  /** Per pipeline, the binding indices its shader declares read_write (their storages get a new version). */
+  private writable = new WeakMap<object, number[]>();
   private errors: Promise<string | null>[] = [];
   /** Device-side checks: one u32 that failing kernels atomicMax their check id into. */
   private statusStorage: GpuStorage | null = null;
@@ -275,6 +296,7 @@ export class GpuRuntime {
   free(s: GpuStorage): void {
     if (s.freed) return;
     s.freed = true;
+    this.dropDerived(s);
     const cls = s.buffer.size;
     this.liveBytes -= cls;
     this.pooledBytes += cls;
@@ -308,6 +330,7 @@ export class GpuRuntime {
       p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
       this.errors.push(this.device.popErrorScope().then((e) => (e ? `pipeline '${key}': ${e.message}` : null)));
       this.pipelines.set(key, p);
+      this.writable.set(p, [...src.matchAll(/@binding\((\d+)\)\s*var<storage,\s*read_write>/g)].map((m) => Number(m[1])));
     }
     return p;
   }
@@ -382,6 +405,13 @@ export class GpuRuntime {
     if (x === 0 || y === 0 || z === 0) return;
     const max = this.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) throw new RangeError(`${op}: workgroup grid [${x}, ${y}, ${z}] exceeds ${max} per dimension`);
+    for (const i of this.writable.get(pipeline) ?? []) {
+      const b = bindings[i];
+      if (!b) continue;
+      const st = b instanceof GpuStorage ? b : b.storage;
+      st.version++;
+      if (st.derived) this.dropDerived(st);
+    }
     this.device.pushErrorScope('validation');
     const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const pass = this.getPass();
@@ -391,6 +421,40 @@ export class GpuRuntime {
     this.errors.push(this.device.popErrorScope().then((e) => (e ? `${op}: ${e.message}` : null)));
     this.dispatchCount++;
     if (++this.dispatchesSinceSubmit >= this.submitEvery) this.flush();
+  }
+
+  /** Whether cachedDerived keeps copies (tests and benchmarks compare with false). */
+  derivedCache = true;
+
+  /**
+   * A copy derived from `s`'s current contents under `key` (e.g. weights repacked for a kernel),
+   * made by `make` once `s` has been used `after` times for `key` without being written in
+   * between; null before that (the caller then takes its uncached path). The copy is freed as
+   * soon as a dispatch binds `s` writable (an optimizer step, a load_state_dict) or `s` is freed,
+   * so training, which writes the weights between uses, never holds one, while repeated
+   * inference reuses it from the `after`-th call. A copy that also depends on other storages or
+   * settings passes them as `tag` (e.g. their ids and versions): a different tag replaces it.
+   */
+  cachedDerived(s: GpuStorage, key: string, after: number, make: () => GpuStorage, tag = ''): GpuStorage | null {
+    if (!this.derivedCache) return null;
+    const map = (s.derived ??= new Map());
+    let e = map.get(key);
+    if (!e || e.version !== s.version || e.tag !== tag) {
+      if (e?.copy) this.free(e.copy);
+      e = { version: s.version, uses: 0, copy: null, tag };
+      map.set(key, e);
+    }
+    e.uses++;
+    if (!e.copy && e.uses >= after) e.copy = make();
+    return e.copy;
+  }
+
+  /** Frees every copy derived from `s`. */
+  private dropDerived(s: GpuStorage): void {
+    const map = s.derived;
+    if (!map) return;
+    s.derived = null;
+    for (const e of map.values()) if (e.copy) this.free(e.copy);
   }
 
   /** Splits a total workgroup count into an [x, y, 1] grid within the per-dimension limit. */
