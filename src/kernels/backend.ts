@@ -134,6 +134,8 @@ export interface BatchNormParams {
   eps: number;
   /** Running-stat momentum (PyTorch's convention: new = (1 - m) * old + m * batch). */
   momentum: number;
+  /** batchNormEval only: write relu of the result (batch_norm + relu in one pass, for inference); NaN stays NaN. */
+  relu?: boolean;
 }
 
 /** Squeeze-excitation over x (N, C, S): gate = sigmoid(W2 relu(W1 mean_S(x))), out = x * gate. W1 (R, C), W2 (C, R). */

@@ -17,6 +17,17 @@ import { AdaptiveAvgPool2d } from '../nn/layers/pooling.js';
 import { Sequential } from '../nn/layers/container.js';
 import { SEBlock } from '../nn/layers/se.js';
 import { EMOTIONS } from './data/labels.js';
+import { batch_norm_relu } from '../tensor/ops/batchnorm.js';
+
+/**
+ * relu(bn(x)). In evaluation mode (and for plain BatchNorm2d layers) through batch_norm_relu:
+ * one pass instead of two, the same values; in training, or when autograd records, the module
+ * call and relu.
+ */
+function bnRelu(bn: BatchNorm2d, x: Tensor): Tensor {
+  if (bn.training || !bn.running_mean || !bn.running_var || Object.getPrototypeOf(bn) !== BatchNorm2d.prototype || x.ndim !== 4) return relu(bn.call(x));
+  return batch_norm_relu(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, bn.eps);
+}
 
 /**
  * The residual block of ResEmoteNet: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), with
@@ -42,7 +53,7 @@ export class ResidualBlock extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    const out = this.bn2.call(this.conv2.call(relu(this.bn1.call(this.conv1.call(x)))));
+    const out = this.bn2.call(this.conv2.call(bnRelu(this.bn1, this.conv1.call(x))));
     const sc = this.shortcut.length === 0 ? x : this.shortcut.call(x);
     return relu(out.add(sc));
   }
@@ -210,11 +221,11 @@ export class ResEmoteNet extends Module {
 
   override forward(x: Tensor): Tensor {
     if (x.ndim !== 4 || x.shape[1] !== 3) throw new RangeError(`ResEmoteNet: expected input (N, 3, H, W), got [${x.shape.join(', ')}]`);
-    let h = max_pool2d(relu(this.bn1.call(this.conv1.call(x))), 2);
+    let h = max_pool2d(bnRelu(this.bn1, this.conv1.call(x)), 2);
     h = this.dropout1.call(h);
-    h = max_pool2d(relu(this.bn2.call(this.conv2.call(h))), 2);
+    h = max_pool2d(bnRelu(this.bn2, this.conv2.call(h)), 2);
     h = this.dropout1.call(h);
-    h = max_pool2d(relu(this.bn3.call(this.conv3.call(h))), 2);
+    h = max_pool2d(bnRelu(this.bn3, this.conv3.call(h)), 2);
     h = this.se.call(h);
     h = this.res_block1.call(h);
     h = this.res_block2.call(h);

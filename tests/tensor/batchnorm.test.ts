@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { batch_norm, gradcheck, no_grad, ones, rand, randn, tensor, zeros, type Tensor } from '../../src/index.js';
+import { batch_norm_relu } from '../../src/tensor/ops/batchnorm.js';
+import { DEVICES } from '../helpers/devices.js';
 
 interface Arr {
   shape: number[];
@@ -221,5 +223,50 @@ describe('batch_norm: layouts and edge cases', () => {
     const rm = zeros([3]);
     expect(() => batch_norm(randn([1, 3]), rm, ones([3]), null, null, true)).toThrow();
     expect(rm._version).toBe(0);
+  });
+});
+
+describe.each(DEVICES)('batch_norm_relu (fused eval batch_norm + relu) on %s', (device) => {
+  it('equals relu(batch_norm(...)) in evaluation mode, NaN included, for dense and strided inputs', async () => {
+    const x0 = randn([3, 5, 4, 6]);
+    const xd = x0.dataSync() as Float32Array;
+    xd[7] = NaN;
+    const xs = tensor(xd, { shape: [3, 5, 4, 6] }).to(device);
+    const rm = randn([5]).to(device), rv = rand([5]).add(0.5).to(device), w = randn([5]).to(device), b = randn([5]).to(device);
+    for (const x of [xs, xs.permute(0, 1, 3, 2)]) {
+      for (const [ww, bb] of [[w, b], [null, null]] as const) {
+        const want = await batch_norm(x, rm, rv, ww, bb, false, 0.1, 1e-3).relu().data();
+        const got = await no_grad(() => batch_norm_relu(x, rm, rv, ww, bb, 1e-3)).data();
+        expect(got.length).toBe(want.length);
+        let negatives = 0;
+        for (let i = 0; i < want.length; i++) {
+          if (Number.isNaN(want[i]!)) expect(Number.isNaN(got[i]!), `element ${i}`).toBe(true);
+          else expect(Math.abs(got[i]! - want[i]!), `element ${i}`).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[i]!)));
+          if (got[i] === 0) negatives++;
+        }
+        expect(negatives).toBeGreaterThan(10); // the relu did clamp
+      }
+    }
+  });
+
+  it('with inputs that require grad it records relu(batch_norm) (same gradients)', async () => {
+    const x0 = randn([2, 3, 4, 4]), rm = randn([3]).to(device), rv = rand([3]).add(0.5).to(device), w0 = randn([3]), gy = randn([2, 3, 4, 4]).to(device);
+    const grads = async (f: (x: Tensor, w: Tensor) => Tensor): Promise<Float32Array[]> => {
+      // fresh leaves per run (on cpu, .to('cpu') is the same tensor and grads would accumulate)
+      const x = x0.detach().clone().to(device).requires_grad_(), w = w0.detach().clone().to(device).requires_grad_();
+      f(x, w).mul(gy).sum().backward();
+      return [(await x.grad!.data()) as Float32Array, (await w.grad!.data()) as Float32Array];
+    };
+    const got = await grads((x, w) => batch_norm_relu(x, rm, rv, w, null));
+    const want = await grads((x, w) => batch_norm(x, rm, rv, w, null, false).relu());
+    for (let k = 0; k < 2; k++) {
+      expect(got[k]!.length).toBe(want[k]!.length);
+      for (let i = 0; i < want[k]!.length; i++) expect(got[k]![i]).toBeCloseTo(want[k]![i]!, 5);
+    }
+    expect(want[0]!.some((v) => v !== 0)).toBe(true);
+  });
+
+  it('errors like batch_norm on a wrong statistics length', () => {
+    expect(() => no_grad(() => batch_norm_relu(randn([2, 3, 4]).to(device), zeros([4]).to(device), ones([4]).to(device)))).toThrow(/batch_norm: running_mean/);
   });
 });

@@ -83,7 +83,8 @@ export function batchNormEval(
     for (let n = 0; n < p.N; n++) {
       for (let s = 0; s < p.S; s++) {
         const i = at(p, n, c, s);
-        o[i] = (xs[i]! - mean) * invstd * scale + shift;
+        const v = (xs[i]! - mean) * invstd * scale + shift;
+        o[i] = p.relu && v < 0 ? 0 : v;
       }
     }
   }

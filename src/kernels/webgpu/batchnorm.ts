@@ -136,14 +136,16 @@ function merge(mode: 0 | 1): string {
 }
 
 /** out (or gx) from x (and gy) with per-channel coefficients, chunked over the batch. */
-function apply(rt: GpuRuntime, op: string, mode: 0 | 1, x: Storage, gy: Storage | null, coef: GpuStorage, out: Storage, p: BatchNormParams): void {
+function apply(rt: GpuRuntime, op: string, mode: 0 | 1, x: Storage, gy: Storage | null, coef: GpuStorage, out: Storage, p: BatchNormParams, relu = false): void {
   const max = rt.limits.maxComputeWorkgroupsPerDimension;
   for (const [n0, nc] of batchChunks(rt, p, op)) {
     const plane = p.S >= WG && p.C <= max && nc <= max ? 1 : 0;
     const V = plane && p.S % 4 === 0 ? 4 : 1;
     const T = V === 4 ? 'vec4<f32>' : 'f32';
-    const BODY = mode === 0 ? '  out[P.o_off + i] = (xv - k.x) * k.y + k.z;' : '  let g = gy[P.g_off + i];\n  out[P.o_off + i] = k.y * g + k.z + k.w * (xv - k.x);';
-    const pipe = rt.pipeline(shaderKey('bn_apply', { mode, plane, V }), () => shader('bn_apply', { T, V, PLANE: plane, BODY }));
+    // relu as select(v, 0, v < 0): NaN stays NaN, like the relu kernel and PyTorch
+    const fwd = relu ? `  let v = (xv - k.x) * k.y + k.z;\n  out[P.o_off + i] = select(v, ${T}(0.0), v < ${T}(0.0));` : '  out[P.o_off + i] = (xv - k.x) * k.y + k.z;';
+    const BODY = mode === 0 ? fwd : '  let g = gy[P.g_off + i];\n  out[P.o_off + i] = k.y * g + k.z + k.w * (xv - k.x);';
+    const pipe = rt.pipeline(shaderKey('bn_apply', { mode, plane, V, relu: relu ? 1 : 0 }), () => shader('bn_apply', { T, V, PLANE: plane, BODY }));
     const len = nc * p.C * p.S;
     const xw = window(rt, x, n0 * p.C * p.S, len);
     const gw = gy ? window(rt, gy, n0 * p.C * p.S, len) : xw;
@@ -219,7 +221,7 @@ export function batchNormEval(
   const tag = [weight, bias, runningMean].map((t) => (t ? `${(t as GpuStorage).id}@${(t as GpuStorage).version}` : '-')).join(' ') + ` ${p.eps}`;
   const cached = rt.cachedDerived(runningVar as GpuStorage, 'bn_coef', 1, () => evalCoef(rt, weight, bias, runningMean, runningVar, p), tag);
   const coef = cached ?? evalCoef(rt, weight, bias, runningMean, runningVar, p);
-  apply(rt, 'batchNormEval', 0, x, null, coef, out, p);
+  apply(rt, 'batchNormEval', 0, x, null, coef, out, p, p.relu === true);
   if (!cached) rt.free(coef);
 }
 

@@ -3,7 +3,8 @@ import type { BatchNormParams } from '../../kernels/backend.js';
 import { needsGrad, record } from '../autograd.js';
 import { fmtShape, numel } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { unaryRaw } from './elementwise.js';
+import { relu, unaryRaw } from './elementwise.js';
+import { is_grad_enabled } from '../grad_mode.js';
 import { denseCopy, zerosLike } from './views.js';
 
 /** t itself when it reads its storage densely from element 0, else a dense copy (no grad). */
@@ -146,4 +147,46 @@ export function batch_norm(
     }
     return [gx, gw, gb];
   });
+}
+
+/**
+ * relu(batch_norm(x, running_mean, running_var, weight, bias, training = false, eps)) computed
+ * in one pass over x (the eval batch_norm kernel writes the relu of its result): inference
+ * through conv -> batch_norm -> relu stacks without a separate relu pass. The same values as the
+ * composition (NaN stays NaN). When autograd would record (grad enabled and an input requiring
+ * grad) it IS the composition, so gradients are PyTorch's.
+ *
+ * @param x (N, C, *) float input
+ * @param running_mean, running_var (C) statistics (required: evaluation mode)
+ * @param weight, bias (C) affine parameters or null
+ * @throws as batch_norm (shapes, dtypes, missing statistics)
+ */
+export function batch_norm_relu(
+  x: Tensor,
+  running_mean: Tensor,
+  running_var: Tensor,
+  weight: Tensor | null = null,
+  bias: Tensor | null = null,
+  eps = 1e-5,
+): Tensor {
+  const recording = is_grad_enabled() && needsGrad(x, weight, bias);
+  if (recording || x.numel() === 0 || x.dtype === 'int32' || x.ndim < 2 || !running_mean || !running_var) {
+    return relu(batch_norm(x, running_mean, running_var, weight, bias, false, 0.1, eps));
+  }
+  const C = x.shape[1]!;
+  checkVec('weight', weight, x, C);
+  checkVec('bias', bias, x, C);
+  checkVec('running_mean', running_mean, x, C);
+  checkVec('running_var', running_var, x, C);
+  if (!(eps >= 0) || !Number.isFinite(eps)) throw new RangeError(`batch_norm: eps must be a finite non-negative number, got ${eps}`);
+  const p: BatchNormParams = { N: x.shape[0]!, C, S: numel(x.shape.slice(2)), eps, momentum: 0.1, relu: true };
+  const xd = dense(x);
+  const wd = weight ? dense(weight) : null;
+  const bd = bias ? dense(bias) : null;
+  const rmd = dense(running_mean);
+  const rvd = dense(running_var);
+  const out = Tensor.empty(x.shape, x.dtype, x.device);
+  x.backend.batchNormEval(xd.storage, wd?.storage ?? null, bd?.storage ?? null, rmd.storage, rvd.storage, out.storage, p);
+  for (const [d, t] of [[xd, x], [wd, weight], [bd, bias], [rmd, running_mean], [rvd, running_var]] as const) if (d && d !== t) d.dispose();
+  return out;
 }
