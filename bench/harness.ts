@@ -117,6 +117,25 @@ export async function alternate(a: () => Promise<number>, b: () => Promise<numbe
   return { a: stats(sa), b: stats(sb), pairedRatio: stats(ratios).median };
 }
 
+export interface AlternatedAll {
+  /** Stats of each closure, in the order given. */
+  stats: Stats[];
+  /** For each closure i > 0: median over rounds of t_i / t_0 (index 0 is undefined). */
+  pairedRatios: (number | undefined)[];
+}
+
+/**
+ * Runs several timed closures round-robin (A B C A B C ...) after `warmup` uncounted rounds, so
+ * that every engine sees the same machine noise. Each closure returns its own elapsed ms.
+ */
+export async function alternateAll(fns: (() => Promise<number>)[], warmup: number, runs: number): Promise<AlternatedAll> {
+  for (let i = 0; i < warmup; i++) for (const f of fns) await f();
+  const samples: number[][] = fns.map(() => []);
+  for (let i = 0; i < runs; i++) for (let k = 0; k < fns.length; k++) samples[k]!.push(await fns[k]!());
+  const pairedRatios = samples.map((s, k) => (k === 0 ? undefined : stats(s.map((x, i) => x / samples[0]![i]!)).median));
+  return { stats: samples.map((s) => stats(s)), pairedRatios };
+}
+
 /** Runs one timed closure `warmup` + `runs` times. */
 export async function repeat(a: () => Promise<number>, warmup: number, runs: number): Promise<Stats> {
   for (let i = 0; i < warmup; i++) await a();
@@ -140,11 +159,13 @@ export function randomArray(n: number, seed = 1, scale = 1): Float32Array {
   return a;
 }
 
+/** Deterministic pseudo-random class labels in [0, high). */
 export function randomInts(n: number, high: number, seed = 7): Int32Array {
   const f = randomArray(n, seed, 1);
   return Int32Array.from(f, (v) => Math.min(high - 1, Math.floor(((v + 1) / 2) * high)));
 }
 
+/** The message of a thrown value, cut to 400 characters. */
 export function errorMessage(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);
   return m.length > 400 ? `${m.slice(0, 400)}...` : m;

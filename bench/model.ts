@@ -1,19 +1,27 @@
 /**
- * ResEmoteNet end to end: this library on WebGPU (inference at several batches in eval mode under
- * no_grad, and a training step: forward, cross-entropy, backward, SGD with momentum), and with
- * `peers` TensorFlow.js 4.22 on the same adapter running the same network (same weights), the
- * tfjs `cpu` backend and this library's CPU reference at batch 1. Two engines at the same
- * configuration run alternately (A B A B) after one cold run and the warm-ups.
+ * ResEmoteNet end to end at one geometry (a "suite": full width at 64x64, or width 1/4 at 48x48):
+ * this library on WebGPU (inference at several batches in eval mode under no_grad, and a training
+ * step: forward, cross-entropy, backward, SGD with momentum), and with `peers` the same network
+ * with the same weights in TensorFlow.js 4.22 on the same adapter (webgpu backend), on its wasm
+ * backend (SIMD), and on its cpu backend against this library's CPU reference at batch 1. Engines
+ * at the same configuration run alternately (A B C A B C) after each one's cold run and the
+ * warm-ups (bench/model_config.ts). PyTorch, a separate process, is bench/torch_peer.ts.
  */
 import type { Tensor } from '../src/tensor/tensor.js';
 import type { Module } from '../src/nn/module.js';
-import { alternate, errorMessage, now, randomArray, randomInts, repeat, round, type Alternated, type Stats } from './harness.js';
+import { errorMessage, now, randomArray, randomInts } from './harness.js';
+import { compareLogits, finiteCheck, lossCheck, nchwToNhwc } from './model_checks.js';
+import { runConfig, type EngineRun } from './model_config.js';
 import { paramCount, paramSpecs, type Geometry } from './shapes.js';
 import { buildTfResEmoteNet, type TF, type TfResEmoteNet, type TfWeightSource } from './tfjs_model.js';
 import { loadTfjs, type TfEnv } from './tfjs_env.js';
-import type { Engine, ModelResult, PairResult } from './types.js';
+import { demoUnsplit } from './tfjs_unsplit.js';
+import { loadTfjsWasm, type WasmInfo } from './tfjs_wasm.js';
+import type { ModelResult, PairResult, ParamCounts, SkippedPeer, SuiteName } from './types.js';
 
 export interface ModelBenchOptions {
+  /** The suite's name, recorded with its parameter counts and used in tfjs variable names. */
+  suite: SuiteName;
   geometry: Geometry;
   batches: number[];
   trainBatch: number;
@@ -21,26 +29,34 @@ export interface ModelBenchOptions {
   warmup: number;
   /** Run the tfjs peers (and this library's CPU reference) too. */
   peers: boolean;
+  /** With `peers`: run tfjs's wasm backend at `wasmBatches`. */
+  wasm: boolean;
   /** Counted runs of the slow CPU pair (batch 1). */
   cpuRuns: number;
   /** Inference batches at which tfjs-webgpu runs too (a subset of `batches`). */
   peerBatches: number[];
+  /** Inference batches at which tfjs-wasm runs too (a subset of `batches`). */
+  wasmBatches: number[];
   /** A configuration whose slowest cold run exceeds `slowMs` gets no warm-up and `slowRuns` counted runs. */
   slowMs: number;
   slowRuns: number;
   log: (s: string) => void;
   notes: string[];
+  /** Peers that could not run are added here (once per engine and reason). */
+  skipped: SkippedPeer[];
 }
 
 export interface ModelBenchResult {
   model: ModelResult[];
   pairs: PairResult[];
-  params: { ours?: number; tfjs?: number; expected: number };
+  params: ParamCounts;
   tfjsVersion?: string;
+  wasm?: WasmInfo;
 }
 
-/** The library, loaded lazily so a module that fails to load only fails this section. */
-async function loadLib() {
+/** The library, loaded lazily (once) so a module that fails to load only fails this section. */
+let libPromise: ReturnType<typeof importLib> | null = null;
+async function importLib() {
   const [core, modelMod, sgdMod, moduleMod, wgpu] = await Promise.all([
     import('../src/tensor/index.js'),
     import('../src/resemotenet/model.js'),
@@ -50,63 +66,53 @@ async function loadLib() {
   ]);
   return { ...core, ResEmoteNet: modelMod.ResEmoteNet, SGD: sgdMod.SGD, num_parameters: moduleMod.num_parameters, webgpuRuntime: wgpu.webgpuRuntime };
 }
-type Lib = Awaited<ReturnType<typeof loadLib>>;
+type Lib = Awaited<ReturnType<typeof importLib>>;
 
-function nchwToNhwc(a: Float32Array, N: number, C: number, H: number, W: number): Float32Array {
-  const o = new Float32Array(a.length);
-  for (let n = 0; n < N; n++)
-    for (let c = 0; c < C; c++)
-      for (let h = 0; h < H; h++)
-        for (let w = 0; w < W; w++) o[((n * H + h) * W + w) * C + c] = a[((n * C + c) * H + h) * W + w]!;
-  return o;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return a.length === b.length ? m : NaN;
-}
-const maxAbs = (a: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
-  return m;
+const once = (list: string[], line: string) => {
+  if (!list.includes(line)) list.push(line);
 };
-const allFinite = (a: ArrayLike<number>) => {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
-  return true;
+const skip = (o: ModelBenchOptions, engine: SkippedPeer['engine'], reason: string) => {
+  if (!o.skipped.some((s) => s.engine === engine && s.reason === reason)) o.skipped.push({ engine, reason });
 };
 
-/** Compares logits of two engines: relative to the largest logit. */
-function compare(name: string, a: ArrayLike<number> | null, b: ArrayLike<number> | null): string {
-  if (!a || !b) return '';
-  const d = maxAbsDiff(a, b);
-  const rel = d / Math.max(1e-6, maxAbs(a));
-  return `max |${name}| ${d.toExponential(2)} (rel ${rel.toExponential(1)})${rel > 1e-2 ? ' MISMATCH' : ''}`;
-}
-
+/**
+ * Runs one suite: this library's model (and with `peers` the tfjs peers) at the suite's geometry.
+ * Failures of a peer become notes or error records; they never abort the suite.
+ */
 export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchResult> {
-  const res: ModelBenchResult = { model: [], pairs: [], params: { expected: paramCount(o.geometry) } };
   const g = o.geometry;
+  const res: ModelBenchResult = { model: [], pairs: [], params: { suite: o.suite, width: g.width, expected: paramCount(g) } };
   const S = g.size;
   const log = o.log;
+  const base = { width: g.width, size: g.size };
 
   let lib: Lib | null = null;
   try {
-    lib = await loadLib();
+    lib = await (libPromise ??= importLib());
   } catch (e) {
-    o.notes.push(`this library's model could not be loaded: ${errorMessage(e)}`);
+    once(o.notes, `this library's model could not be loaded: ${errorMessage(e)}`);
   }
   let tfe: TfEnv | null = null;
   if (o.peers) {
     try {
       tfe = await loadTfjs();
       res.tfjsVersion = tfe.version;
-      if (!tfe.device) o.notes.push('tfjs: the webgpu backend did not start; only the cpu peer ran');
+      if (!tfe.device) skip(o, 'tfjs-webgpu', 'the tfjs webgpu backend did not start');
     } catch (e) {
-      o.notes.push(`tfjs could not be loaded: ${errorMessage(e)}`);
+      for (const engine of ['tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu'] as const) skip(o, engine, `tfjs could not be loaded: ${errorMessage(e)}`);
     }
   }
   const tf: TF | null = tfe?.tf ?? null;
+  let wasm: WasmInfo | null = null;
+  if (tf && o.wasm && o.wasmBatches.length) {
+    try {
+      wasm = await loadTfjsWasm(tf);
+      res.wasm = wasm;
+      once(o.notes, wasm.note);
+    } catch (e) {
+      skip(o, 'tfjs-wasm', errorMessage(e));
+    }
+  }
 
   // ---------------- this library's model on WebGPU ----------------
   let model: Module | null = null;
@@ -119,7 +125,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRes
       try {
         model = new lib.ResEmoteNet({ width: g.width, device: 'webgpu' });
       } catch (e) {
-        o.notes.push(`ResEmoteNet built on cpu then moved (initializing on webgpu failed: ${errorMessage(e)})`);
+        o.notes.push(`ResEmoteNet(width ${g.width}) built on cpu then moved (initializing on webgpu failed: ${errorMessage(e)})`);
         lib.manual_seed(0);
         model = new lib.ResEmoteNet({ width: g.width }).to('webgpu');
       }
@@ -128,7 +134,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRes
       model.eval();
       res.params.ours = lib.num_parameters(model);
     } catch (e) {
-      o.notes.push(`ResEmoteNet on webgpu failed to build: ${errorMessage(e)}`);
+      o.notes.push(`ResEmoteNet(width ${g.width}) on webgpu failed to build: ${errorMessage(e)}`);
       model = null;
     }
   }
@@ -137,10 +143,10 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRes
   let sources: TfWeightSource[] | null = null;
   let sharedWeights = false;
   let tfm: TfResEmoteNet | null = null;
-  if (tfe?.device && tf) {
+  let tfmWasm: TfResEmoteNet | null = null;
+  if (tfe && tf) {
     try {
-      const specs = paramSpecs(g);
-      sources = specs.map((spec) => ({ spec }));
+      sources = paramSpecs(g).map((spec) => ({ spec }));
       if (model) {
         const sd = model.state_dict();
         let missing = 0;
@@ -151,14 +157,22 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRes
         }
         for (const t of Object.values(sd)) t.dispose();
         sharedWeights = missing === 0;
-        if (missing) o.notes.push(`tfjs weights: ${missing} of ${sources.length} tensors not found in this library's state_dict; random values used, outputs not compared`);
+        if (missing) o.notes.push(`tfjs weights (width ${g.width}): ${missing} of ${sources.length} tensors not found in this library's state_dict; random values used, outputs not compared`);
       }
+    } catch (e) {
+      o.notes.push(`tfjs weights (width ${g.width}) could not be copied: ${errorMessage(e)}`);
+      sources = null;
+    }
+  }
+  if (tfe?.device && tf && sources) {
+    try {
       await tfe.use('webgpu');
       const maxBinding = tfe.device.limits.maxStorageBufferBindingSize;
-      tfm = buildTfResEmoteNet(tf, sources, { maxBindingBytes: maxBinding, namePrefix: 'gpu/' });
+      tfm = buildTfResEmoteNet(tf, sources, { maxBindingBytes: maxBinding, namePrefix: `gpu/${o.suite}/` });
       res.params.tfjs = tfm.paramCount;
       for (const [k, n] of Object.entries(tfm.split)) {
-        o.notes.push(`tfjs-webgpu: ${k} (${(paramSpecs(g).find((s) => s.name === k)!.shape.reduce((a, b) => a * b, 4) / 2 ** 20).toFixed(0)} MiB) is held as ${n} chunks along the output channels (same math and parameter count), because one binding may not exceed maxStorageBufferBindingSize (${maxBinding / 2 ** 20} MiB)`);
+        const bytes = paramSpecs(g).find((s) => s.name === k)!.shape.reduce((a, b) => a * b, 4);
+        o.notes.push(`tfjs-webgpu (width ${g.width}): ${k} (${(bytes / 2 ** 20).toFixed(0)} MiB) is held as ${n} chunks along the output channels (same math and parameter count), because one binding may not exceed maxStorageBufferBindingSize (${maxBinding / 2 ** 20} MiB)`);
       }
       if (Object.keys(tfm.split).length) {
         // The demo's errors are expected and reported in its own note, not among the run's errors.
@@ -168,12 +182,25 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRes
         for (const [k, n] of before) tfe.errors.set(k, n);
       }
     } catch (e) {
-      o.notes.push(`tfjs-webgpu model failed to build: ${errorMessage(e)}`);
+      o.notes.push(`tfjs-webgpu model (width ${g.width}) failed to build: ${errorMessage(e)}`);
       tfm = null;
     }
   }
-  if (res.params.ours !== undefined && res.params.ours !== res.params.expected) o.notes.push(`parameter count: this library ${res.params.ours} != expected ${res.params.expected}`);
-  if (res.params.tfjs !== undefined && res.params.tfjs !== res.params.expected) o.notes.push(`parameter count: tfjs ${res.params.tfjs} != expected ${res.params.expected}`);
+  if (wasm && tfe && tf && sources) {
+    try {
+      await tfe.use('wasm');
+      tfmWasm = buildTfResEmoteNet(tf, sources, { maxBindingBytes: Infinity, namePrefix: `wasm/${o.suite}/` });
+      res.params.tfjs ??= tfmWasm.paramCount;
+    } catch (e) {
+      o.notes.push(`tfjs-wasm model (width ${g.width}) failed to build: ${errorMessage(e)}`);
+      tfmWasm = null;
+    } finally {
+      await tfe.use(tfe.device ? 'webgpu' : 'cpu').catch(() => undefined);
+    }
+  }
+  const p = res.params;
+  if (p.ours !== undefined && p.ours !== p.expected) o.notes.push(`parameter count (width ${g.width}): this library ${p.ours} != expected ${p.expected}`);
+  if (p.tfjs !== undefined && p.tfjs !== p.expected) o.notes.push(`parameter count (width ${g.width}): tfjs ${p.tfjs} != expected ${p.expected}`);
 
   const rt = lib && model ? lib.webgpuRuntime() : null;
   const refOut = new Map<number, Float32Array>();
@@ -181,358 +208,299 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRes
   // ---------------- inference ----------------
   for (const B of o.batches) {
     const host = randomArray(B * 3 * S * S, 100 + B);
-    log(`  inference batch ${B}`);
-    let ours: (() => Promise<number>) | null = null;
-    let oursOut: Float32Array | null = null;
-    let x: Tensor | null = null;
-    const ro: ModelResult = { engine: 'ours-webgpu', mode: 'infer', batch: B };
+    log(`  inference width ${g.width} ${S}x${S} batch ${B}`);
+    const cleanup: (() => void)[] = [];
+    const outs = new Map<string, Float32Array>();
+    const ours: EngineRun = { result: { engine: 'ours-webgpu', mode: 'infer', batch: B, ...base }, fn: null, who: 'ours' };
     if (lib && model) {
       const L = lib, m = model;
-      x = L.tensor(host, { shape: [B, 3, S, S], device: 'webgpu' });
-      const xx = x;
-      ours = async () => {
+      const x = L.tensor(host, { shape: [B, 3, S, S], device: 'webgpu' });
+      cleanup.push(() => x.dispose());
+      ours.fn = async () => {
         const t0 = now();
-        const y = L.tidy(() => L.no_grad(() => m.call(xx) as Tensor));
+        const y = L.tidy(() => L.no_grad(() => m.call(x) as Tensor));
         const d = (await y.data()) as Float32Array;
         const el = now() - t0;
         y.dispose();
-        oursOut = d;
+        outs.set('ours', d);
         return el;
       };
+      if (rt) ours.after = (r) => void (r.peakBytes = rt.peakBytes);
     }
-    let theirs: (() => Promise<number>) | null = null;
-    let theirOut: Float32Array | null = null;
-    let tx: ReturnType<TF['tensor4d']> | null = null;
-    const rtf: ModelResult = { engine: 'tfjs-webgpu', mode: 'infer', batch: B };
     const tfErrs: string[] = [];
+    const gpuPeer: EngineRun = { result: { engine: 'tfjs-webgpu', mode: 'infer', batch: B, ...base }, fn: null, who: 'tfjs' };
     if (tfe && tf && tfm && o.peerBatches.includes(B)) {
       const T = tf, M = tfm, E = tfe;
-      tx = T.tensor4d(nchwToNhwc(host, B, 3, S, S), [B, S, S, 3]);
-      const xx = tx;
-      theirs = async () => {
+      await E.use('webgpu');
+      const tx = T.tensor4d(nchwToNhwc(host, B, 3, S, S), [B, S, S, 3]);
+      cleanup.push(() => tx.dispose());
+      gpuPeer.fn = async () => {
+        await E.use('webgpu');
         const { value, errors } = await E.scoped(async () => {
           const t0 = now();
-          const y = T.tidy(() => M.forward(xx, false));
+          const y = T.tidy(() => M.forward(tx, false));
           const d = (await y.data()) as Float32Array;
           const el = now() - t0;
           y.dispose();
-          theirOut = d;
+          outs.set('tfjs', d);
           return el;
         });
         tfErrs.push(...errors);
         return value;
       };
+      gpuPeer.after = async (r) => {
+        await E.use('webgpu');
+        r.peakBytes = E.gpuBytesAllocated();
+      };
     }
-    await runConfig(o, res, ro, rtf, ours, theirs, rt, tfe, () => {
-      const checks: [string, string][] = [];
-      if (oursOut) checks.push(['ours', allFinite(oursOut) ? 'finite' : 'NON-FINITE output']);
-      if (theirOut) {
-        let c = allFinite(theirOut) ? 'finite' : 'NON-FINITE output';
-        if (sharedWeights && oursOut) c += `; ${compare('tfjs - ours', oursOut, theirOut)}`;
-        if (tfErrs.length) c += `; ${tfErrs.length} WebGPU errors: ${tfErrs[0]}`;
-        checks.push(['tfjs', c]);
-      }
-      return checks;
-    });
-    if (oursOut) refOut.set(B, oursOut);
-    x?.dispose();
-    tx?.dispose();
-  }
-
-  // ---------------- batch 1 on the CPUs: tfjs cpu vs this library's CPU reference ----------------
-  if (o.peers && tfe && tf && sources) {
-    log('  inference batch 1 on the CPU (tfjs cpu vs this library\'s CPU reference)');
-    let tfmCpu: TfResEmoteNet | null = null;
-    let movedToCpu = false;
-    try {
-      const host = randomArray(3 * S * S, 101);
-      let ours: (() => Promise<number>) | null = null;
-      let oursOut: Float32Array | null = null;
-      const ro: ModelResult = { engine: 'ours-cpu', mode: 'infer', batch: 1 };
-      const rtf: ModelResult = { engine: 'tfjs-cpu', mode: 'infer', batch: 1 };
-      if (lib && model) {
-        const L = lib, m = model;
-        await m.toAsync('cpu');
-        movedToCpu = true;
-        const x = L.tensor(host, { shape: [1, 3, S, S], device: 'cpu' });
-        ours = async () => {
-          const t0 = now();
-          const y = L.tidy(() => L.no_grad(() => m.call(x) as Tensor));
-          const d = (await y.data()) as Float32Array;
-          const el = now() - t0;
-          y.dispose();
-          oursOut = d;
-          return el;
-        };
-      }
-      await tfe.use('cpu');
-      tfmCpu = buildTfResEmoteNet(tf, sources, { maxBindingBytes: Infinity, namePrefix: 'cpu/' });
-      const T = tf, M = tfmCpu;
-      const tx = T.tensor4d(nchwToNhwc(host, 1, 3, S, S), [1, S, S, 3]);
-      let theirOut: Float32Array | null = null;
-      const theirs = async () => {
+    const wasmPeer: EngineRun = { result: { engine: 'tfjs-wasm', mode: 'infer', batch: B, ...base, threads: wasm?.threads }, fn: null, who: 'wasm' };
+    if (tfe && tf && tfmWasm && o.wasmBatches.includes(B)) {
+      const T = tf, M = tfmWasm, E = tfe;
+      await E.use('wasm');
+      const tx = T.tensor4d(nchwToNhwc(host, B, 3, S, S), [B, S, S, 3]);
+      await E.use(E.device ? 'webgpu' : 'cpu');
+      cleanup.push(() => tx.dispose());
+      wasmPeer.fn = async () => {
+        await E.use('wasm');
         const t0 = now();
         const y = T.tidy(() => M.forward(tx, false));
         const d = (await y.data()) as Float32Array;
         const el = now() - t0;
         y.dispose();
-        theirOut = d;
+        outs.set('wasm', d);
         return el;
       };
-      await runConfig({ ...o, runs: o.cpuRuns, warmup: 0, slowRuns: Math.min(o.slowRuns, o.cpuRuns) }, res, ro, rtf, ours, theirs, null, null, () => {
-        const checks: [string, string][] = [];
-        const gpu = refOut.get(1) ?? null;
-        if (oursOut) checks.push(['ours', `${allFinite(oursOut) ? 'finite' : 'NON-FINITE output'}${gpu ? `; ${compare('cpu - webgpu', gpu, oursOut)}` : ''}`]);
-        if (theirOut) checks.push(['tfjs', `${allFinite(theirOut) ? 'finite' : 'NON-FINITE output'}${sharedWeights && oursOut ? `; ${compare('tfjs - ours', oursOut, theirOut)}` : ''}`]);
-        return checks;
-      });
-      tx.dispose();
-    } catch (e) {
-      o.notes.push(`cpu pair failed: ${errorMessage(e)}`);
-    } finally {
-      tfmCpu?.dispose();
-      if (tfe.device) await tfe.use('webgpu').catch(() => undefined);
-      if (movedToCpu && model) model.to('webgpu');
     }
+    await runConfig(o, res, [ours, gpuPeer, wasmPeer], () => {
+      const c = new Map<string, string>();
+      const mine = outs.get('ours') ?? null;
+      if (mine) c.set('ours', finiteCheck(mine));
+      for (const who of ['tfjs', 'wasm']) {
+        const theirs = outs.get(who);
+        if (!theirs) continue;
+        let s = finiteCheck(theirs);
+        if (sharedWeights && mine) s += `; ${compareLogits('tfjs - ours', mine, theirs)}`;
+        if (who === 'tfjs' && tfErrs.length) s += `; ${tfErrs.length} WebGPU errors: ${tfErrs[0]}`;
+        c.set(who, s);
+      }
+      return c;
+    }, () => {
+      if (rt) rt.peakBytes = rt.liveBytes;
+    });
+    const mine = outs.get('ours');
+    if (mine) refOut.set(B, mine);
+    for (const f of cleanup) f();
+    if (tfe) await tfe.use(tfe.device ? 'webgpu' : 'cpu').catch(() => undefined);
   }
 
+  // ---------------- batch 1 on the CPUs: tfjs cpu vs this library's CPU reference ----------------
+  if (o.peers && tfe && tf && sources) await cpuPair(o, res, lib, model, tfe, sources, sharedWeights, refOut.get(1) ?? null);
+
   // ---------------- training step ----------------
-  {
-    const B = o.trainBatch;
-    log(`  training step batch ${B}`);
-    const host = randomArray(B * 3 * S * S, 200 + B);
-    const labels = randomInts(B, g.classes, 201);
-    let ours: (() => Promise<number>) | null = null;
-    let oursLoss = NaN;
-    let breakdown: (() => Promise<string>) | null = null;
-    const ro: ModelResult = { engine: 'ours-webgpu', mode: 'train', batch: B };
-    const rtf: ModelResult = { engine: 'tfjs-webgpu', mode: 'train', batch: B };
-    const cleanup: (() => void)[] = [];
-    if (lib && model && be) {
-      try {
-        const L = lib, m = model, bk = be;
-        m.train();
-        const opt = new L.SGD(m.parameters(), { lr: 0.01, momentum: 0.9 });
-        const x = L.tensor(host, { shape: [B, 3, S, S], device: 'webgpu' });
-        const t = L.tensor(labels, { shape: [B], dtype: 'int32', device: 'webgpu' });
-        cleanup.push(() => {
-          x.dispose();
-          t.dispose();
-          opt.zero_grad();
-        });
-        // One extra, uncounted step with a wait after each phase: where the time goes.
-        breakdown = async () => {
-          opt.zero_grad();
-          await bk.sync();
-          let t0 = now();
-          const out = m.call(x) as Tensor;
-          const l = L.cross_entropy(out, t);
-          await bk.sync();
-          const tfw = now() - t0;
-          t0 = now();
-          l.backward();
-          await bk.sync();
-          const tb = now() - t0;
-          t0 = now();
-          opt.step();
-          await bk.sync();
-          const ts = now() - t0;
-          l.dispose();
-          out.dispose();
-          return `one extra step with a wait after each phase: forward + loss ${tfw.toFixed(0)} ms, backward ${tb.toFixed(0)} ms, SGD step ${ts.toFixed(0)} ms`;
-        };
-        ours = async () => {
-          const t0 = now();
-          const loss = L.tidy(() => {
-            opt.zero_grad();
-            const l = L.cross_entropy(m.call(x) as Tensor, t);
-            l.backward();
-            opt.step();
-            return l;
-          });
-          const v = await loss.item();
-          await bk.sync();
-          const el = now() - t0;
-          loss.dispose();
-          oursLoss = v;
-          return el;
-        };
-      } catch (e) {
-        ro.error = errorMessage(e);
-      }
-    }
-    let theirs: (() => Promise<number>) | null = null;
-    let theirLoss = NaN;
-    const tfErrs: string[] = [];
-    if (tfe?.device && tf && tfm) {
-      const T = tf, M = tfm, E = tfe, dev = tfe.device;
-      const tx = T.tensor4d(nchwToNhwc(host, B, 3, S, S), [B, S, S, 3]);
-      const ty = T.tensor1d(labels, 'int32');
-      cleanup.push(() => {
-        tx.dispose();
-        ty.dispose();
-      });
-      theirs = async () => {
-        const { value, errors } = await E.scoped(async () => {
-          const t0 = now();
-          const loss = M.trainStep(tx, ty);
-          const v = (await loss.data())[0]!;
-          await dev.queue.onSubmittedWorkDone();
-          const el = now() - t0;
-          loss.dispose();
-          theirLoss = v;
-          return el;
-        });
-        tfErrs.push(...errors);
-        return value;
-      };
-    }
-    await runConfig(o, res, ro, rtf, ours, theirs, rt, tfe, () => {
-      const checks: [string, string][] = [];
-      if (ours) checks.push(['ours', Number.isFinite(oursLoss) ? `loss ${oursLoss.toFixed(3)} (finite)` : `NON-FINITE loss ${oursLoss}`]);
-      if (theirs) checks.push(['tfjs', `${Number.isFinite(theirLoss) ? `loss ${theirLoss.toFixed(3)} (finite)` : `NON-FINITE loss ${theirLoss}`}${tfErrs.length ? `; ${tfErrs.length} WebGPU errors: ${tfErrs[0]}` : ''}`]);
-      return checks;
-    });
-    if (breakdown && !ro.error && res.model.includes(ro)) {
-      try {
-        ro.breakdown = await breakdown();
-        o.log(`    ${ro.breakdown}`);
-      } catch (e) {
-        ro.breakdown = `failed: ${errorMessage(e)}`;
-      }
-    }
-    for (const c of cleanup) c();
-    model?.eval();
-  }
+  await trainingStep(o, res, lib, model, be, tfe, tfm);
+
   tfm?.dispose();
+  tfmWasm?.dispose();
+  if (model) for (const t of [...model.parameters(), ...model.buffers()]) t.dispose();
   if (tfe && tfe.errors.size) {
-    for (const [m, n] of tfe.errors) o.notes.push(`tfjs WebGPU error x${n}: ${m}`);
+    for (const [m, n] of tfe.errors) once(o.notes, `tfjs WebGPU error x${n}: ${m}`);
   }
   return res;
 }
 
-/**
- * One configuration: the cold run of each engine, then warm-ups and counted runs (alternated when
- * both engines run), recording results and the pair.
- */
-async function runConfig(
+/** tfjs's cpu backend against this library's CPU reference, inference at batch 1, same weights and input. */
+async function cpuPair(
   o: ModelBenchOptions,
   res: ModelBenchResult,
-  ra: ModelResult,
-  rb: ModelResult,
-  a: (() => Promise<number>) | null,
-  b: (() => Promise<number>) | null,
-  rt: { liveBytes: number; peakBytes: number } | null,
-  tfe: TfEnv | null,
-  checks: () => [string, string][],
+  lib: Lib | null,
+  model: Module | null,
+  tfe: TfEnv,
+  sources: TfWeightSource[],
+  sharedWeights: boolean,
+  gpuRef: Float32Array | null,
 ): Promise<void> {
-  const B = ra.batch;
-  if (rt && ra.engine === 'ours-webgpu') rt.peakBytes = rt.liveBytes;
-  // Cold runs first (time to first result, pipeline compilation included).
-  const cold = async (r: ModelResult, f: (() => Promise<number>) | null) => {
-    if (!f || r.error) return null;
-    try {
-      r.coldMs = round(await f(), 4);
-      return f;
-    } catch (e) {
-      r.error = errorMessage(e);
-      return null;
-    }
-  };
-  const fa = await cold(ra, a);
-  const fb = await cold(rb, b);
-  // Slow configurations (minutes per run for tfjs on a software adapter) get fewer runs.
-  const slowest = Math.max(fa ? ra.coldMs ?? 0 : 0, fb ? rb.coldMs ?? 0 : 0);
-  const slow = slowest > o.slowMs && o.slowRuns < o.runs;
-  const runs = slow ? o.slowRuns : o.runs;
-  const warmup = slow ? 0 : o.warmup;
-  if (slow) {
-    for (const r of [ra, rb]) r.note = `slow configuration (cold run ${(slowest / 1000).toFixed(0)} s > ${(o.slowMs / 1000).toFixed(0)} s): no warm-up, ${runs} counted runs`;
-  }
-  let st: { a?: Stats; b?: Stats; alt?: Alternated } = {};
+  const g = o.geometry;
+  const S = g.size;
+  const base = { width: g.width, size: g.size };
+  o.log(`  inference width ${g.width} ${S}x${S} batch 1 on the CPU (tfjs cpu vs this library's CPU reference)`);
+  let tfmCpu: TfResEmoteNet | null = null;
+  let movedToCpu = false;
   try {
-    if (fa && fb) {
-      const alt = await alternate(fa, fb, warmup, runs);
-      st = { a: alt.a, b: alt.b, alt };
-    } else if (fa) st = { a: await repeat(fa, warmup, runs) };
-    else if (fb) st = { b: await repeat(fb, warmup, runs) };
-  } catch (e) {
-    const msg = errorMessage(e);
-    if (fa) ra.error = msg;
-    if (fb) rb.error = msg;
-  }
-  const c = new Map(checks());
-  const finish = (r: ModelResult, s: Stats | undefined, f: unknown, who: string) => {
-    if (!f && !r.error) return;
-    if (s) {
-      r.time = s;
-      r.imagesPerSec = round((B * 1000) / s.median, 4);
+    const host = randomArray(3 * S * S, 101);
+    const outs = new Map<string, Float32Array>();
+    const ours: EngineRun = { result: { engine: 'ours-cpu', mode: 'infer', batch: 1, ...base }, fn: null, who: 'ours' };
+    const theirs: EngineRun = { result: { engine: 'tfjs-cpu', mode: 'infer', batch: 1, ...base }, fn: null, who: 'tfjs' };
+    if (lib && model) {
+      const L = lib, m = model;
+      await m.toAsync('cpu');
+      movedToCpu = true;
+      const x = L.tensor(host, { shape: [1, 3, S, S], device: 'cpu' });
+      ours.fn = async () => {
+        const t0 = now();
+        const y = L.tidy(() => L.no_grad(() => m.call(x) as Tensor));
+        const d = (await y.data()) as Float32Array;
+        const el = now() - t0;
+        y.dispose();
+        outs.set('ours', d);
+        return el;
+      };
     }
-    const chk = c.get(who);
-    if (chk) r.check = chk;
-    res.model.push(r);
-    o.log(`    ${r.engine.padEnd(12)} ${r.error ? `ERROR ${r.error.split('\n')[0]}` : `cold ${r.coldMs?.toFixed(0)} ms, median ${s?.median.toFixed(1)} ms, ${r.imagesPerSec?.toFixed(2)} img/s${chk ? `, ${chk}` : ''}`}`);
-  };
-  if (rt && ra.engine === 'ours-webgpu' && fa) ra.peakBytes = rt.peakBytes;
-  if (tfe && rb.engine === 'tfjs-webgpu' && fb) rb.peakBytes = tfe.gpuBytesAllocated();
-  finish(ra, st.a, fa ?? a, 'ours');
-  finish(rb, st.b, fb ?? b, 'tfjs');
-  if (st.alt && st.a && st.b) {
-    res.pairs.push({
-      a: ra.engine as Engine,
-      b: rb.engine as Engine,
-      mode: ra.mode,
-      batch: B,
-      medianA: round(st.a.median, 4),
-      medianB: round(st.b.median, 4),
-      ratio: round(st.b.median / st.a.median, 3),
-      pairedRatio: round(st.alt.pairedRatio, 3),
+    await tfe.use('cpu');
+    const { tf } = tfe;
+    tfmCpu = buildTfResEmoteNet(tf, sources, { maxBindingBytes: Infinity, namePrefix: `cpu/${o.suite}/` });
+    const M = tfmCpu;
+    const tx = tf.tensor4d(nchwToNhwc(host, 1, 3, S, S), [1, S, S, 3]);
+    theirs.fn = async () => {
+      const t0 = now();
+      const y = tf.tidy(() => M.forward(tx, false));
+      const d = (await y.data()) as Float32Array;
+      const el = now() - t0;
+      y.dispose();
+      outs.set('tfjs', d);
+      return el;
+    };
+    await runConfig({ ...o, runs: o.cpuRuns, warmup: 0, slowRuns: Math.min(o.slowRuns, o.cpuRuns) }, res, [ours, theirs], () => {
+      const c = new Map<string, string>();
+      const mine = outs.get('ours') ?? null;
+      const t = outs.get('tfjs') ?? null;
+      if (mine) c.set('ours', `${finiteCheck(mine)}${gpuRef ? `; ${compareLogits('cpu - webgpu', gpuRef, mine)}` : ''}`);
+      if (t) c.set('tfjs', `${finiteCheck(t)}${sharedWeights && mine ? `; ${compareLogits('tfjs - ours', mine, t)}` : ''}`);
+      return c;
     });
+    tx.dispose();
+  } catch (e) {
+    o.notes.push(`cpu pair (width ${g.width}) failed: ${errorMessage(e)}`);
+  } finally {
+    tfmCpu?.dispose();
+    await tfe.use(tfe.device ? 'webgpu' : 'cpu').catch(() => undefined);
+    if (movedToCpu && model) model.to('webgpu');
   }
 }
 
-/**
- * Shows what an unsplit weight over maxStorageBufferBindingSize does in tfjs-webgpu: res_block3's
- * conv2 at its real input (1x1, batch 1), whole weight vs split weight.
- */
-async function demoUnsplit(tfe: TfEnv, g: Geometry, notes: string[]): Promise<void> {
-  const { tf } = tfe;
-  const spec = paramSpecs(g).find((s) => s.name === 'res_block3.conv2.weight');
-  if (!spec || !tfe.device) return;
-  const [O, I] = spec.shape as [number, number];
-  // Both halves are built on the host: slicing a 151 MB tensor in tfjs would itself hit the limit.
-  const half = O / 2;
-  const a = randomArray(9 * I * half, 4, 0.01);
-  const b = randomArray(9 * I * half, 5, 0.01);
-  const whole = new Float32Array(9 * I * O);
-  for (let r = 0; r < 9 * I; r++) {
-    whole.set(a.subarray(r * half, (r + 1) * half), r * O);
-    whole.set(b.subarray(r * half, (r + 1) * half), r * O + half);
+/** A training step of this library against tfjs-webgpu (same weights, input and labels). */
+async function trainingStep(
+  o: ModelBenchOptions,
+  res: ModelBenchResult,
+  lib: Lib | null,
+  model: Module | null,
+  be: ReturnType<Lib['getBackend']> | null,
+  tfe: TfEnv | null,
+  tfm: TfResEmoteNet | null,
+): Promise<void> {
+  const g = o.geometry;
+  const S = g.size;
+  const B = o.trainBatch;
+  const base = { width: g.width, size: g.size };
+  o.log(`  training step width ${g.width} ${S}x${S} batch ${B}`);
+  const host = randomArray(B * 3 * S * S, 200 + B);
+  const labels = randomInts(B, g.classes, 201);
+  let oursLoss = NaN;
+  let theirLoss = NaN;
+  let breakdown: (() => Promise<string>) | null = null;
+  const ours: EngineRun = { result: { engine: 'ours-webgpu', mode: 'train', batch: B, ...base }, fn: null, who: 'ours' };
+  const theirs: EngineRun = { result: { engine: 'tfjs-webgpu', mode: 'train', batch: B, ...base }, fn: null, who: 'tfjs' };
+  const cleanup: (() => void)[] = [];
+  const rt = lib && model ? lib.webgpuRuntime() : null;
+  if (lib && model && be) {
+    try {
+      const L = lib, m = model, bk = be;
+      m.train();
+      const opt = new L.SGD(m.parameters(), { lr: 0.01, momentum: 0.9 });
+      const x = L.tensor(host, { shape: [B, 3, S, S], device: 'webgpu' });
+      const t = L.tensor(labels, { shape: [B], dtype: 'int32', device: 'webgpu' });
+      cleanup.push(() => {
+        x.dispose();
+        t.dispose();
+        opt.zero_grad();
+        // The momentum buffers (as large as the model) are freed before the next suite.
+        for (const st of opt.state.values()) for (const v of Object.values(st)) if (v && typeof v === 'object' && 'dispose' in v) (v as Tensor).dispose();
+        opt.state.clear();
+      });
+      // One extra, uncounted step with a wait after each phase: where the time goes.
+      breakdown = async () => {
+        opt.zero_grad();
+        await bk.sync();
+        let t0 = now();
+        const out = m.call(x) as Tensor;
+        const l = L.cross_entropy(out, t);
+        await bk.sync();
+        const tfw = now() - t0;
+        t0 = now();
+        l.backward();
+        await bk.sync();
+        const tb = now() - t0;
+        t0 = now();
+        opt.step();
+        await bk.sync();
+        const ts = now() - t0;
+        l.dispose();
+        out.dispose();
+        return `one extra step with a wait after each phase: forward + loss ${tfw.toFixed(0)} ms, backward ${tb.toFixed(0)} ms, SGD step ${ts.toFixed(0)} ms`;
+      };
+      ours.fn = async () => {
+        const t0 = now();
+        const loss = L.tidy(() => {
+          opt.zero_grad();
+          const l = L.cross_entropy(m.call(x) as Tensor, t);
+          l.backward();
+          opt.step();
+          return l;
+        });
+        const v = await loss.item();
+        await bk.sync();
+        const el = now() - t0;
+        loss.dispose();
+        oursLoss = v;
+        return el;
+      };
+      if (rt) ours.after = (r) => void (r.peakBytes = rt.peakBytes);
+    } catch (e) {
+      ours.result.error = errorMessage(e);
+    }
   }
-  const x = tf.tensor4d(randomArray(I, 3), [1, 1, 1, I]);
-  const w = tf.tensor4d(whole, [3, 3, I, O]);
-  const parts = [tf.tensor4d(a, [3, 3, I, half]), tf.tensor4d(b, [3, 3, I, half])];
-  try {
-    const unsplit = await tfe.scoped(async () => {
-      const y = tf.conv2d(x, w, 1, 1);
-      const d = await y.data();
-      y.dispose();
-      return d;
+  const tfErrs: string[] = [];
+  if (tfe?.device && tfm) {
+    const T = tfe.tf, M = tfm, E = tfe, dev = tfe.device;
+    await E.use('webgpu');
+    const tx = T.tensor4d(nchwToNhwc(host, B, 3, S, S), [B, S, S, 3]);
+    const ty = T.tensor1d(labels, 'int32');
+    cleanup.push(() => {
+      tx.dispose();
+      ty.dispose();
     });
-    const split = await tfe.scoped(async () => {
-      const y = tf.concat(parts.map((p) => tf.conv2d(x, p, 1, 1)), 3);
-      const d = await y.data();
-      y.dispose();
-      return d;
-    });
-    const zeros = unsplit.value.every((v) => v === 0);
-    const diff = maxAbsDiff(unsplit.value, split.value);
-    notes.push(
-      `tfjs-webgpu check of res_block3.conv2 with its ${((9 * I * O * 4) / 2 ** 20).toFixed(0)} MiB weight unsplit: ${unsplit.errors.length} WebGPU validation error(s)${unsplit.errors[0] ? ` ("${unsplit.errors[0]}")` : ''}; output ${zeros ? 'all zeros' : 'non-zero'}, max |unsplit - split| = ${diff.toExponential(2)}; split: ${split.errors.length} errors`,
-    );
-  } finally {
-    x.dispose();
-    w.dispose();
-    parts.forEach((p) => p.dispose());
+    theirs.fn = async () => {
+      await E.use('webgpu');
+      const { value, errors } = await E.scoped(async () => {
+        const t0 = now();
+        const loss = M.trainStep(tx, ty);
+        const v = (await loss.data())[0]!;
+        await dev.queue.onSubmittedWorkDone();
+        const el = now() - t0;
+        loss.dispose();
+        theirLoss = v;
+        return el;
+      });
+      tfErrs.push(...errors);
+      return value;
+    };
+    theirs.after = (r) => void (r.peakBytes = E.gpuBytesAllocated());
   }
+  await runConfig(o, res, [ours, theirs], () => {
+    const c = new Map<string, string>();
+    if (ours.fn) c.set('ours', lossCheck(oursLoss));
+    if (theirs.fn) c.set('tfjs', `${lossCheck(theirLoss)}${tfErrs.length ? `; ${tfErrs.length} WebGPU errors: ${tfErrs[0]}` : ''}`);
+    return c;
+  }, () => {
+    if (rt) rt.peakBytes = rt.liveBytes;
+  });
+  if (breakdown && !ours.result.error && res.model.includes(ours.result)) {
+    try {
+      ours.result.breakdown = await breakdown();
+      o.log(`    ${ours.result.breakdown}`);
+    } catch (e) {
+      ours.result.breakdown = `failed: ${errorMessage(e)}`;
+    }
+  }
+  for (const c of cleanup) c();
+  model?.eval();
 }

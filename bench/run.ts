@@ -1,10 +1,14 @@
 /**
  * `npm run bench` — this library's kernels and ResEmoteNet on the machine's WebGPU adapter, next
- * to TensorFlow.js on the same adapter. See bench/README.md.
+ * to the peers a user would pick instead: TensorFlow.js on the same adapter (webgpu), on the CPU
+ * (wasm SIMD, cpu) and PyTorch (bench/torch_model.py, when a Python with torch is found), with
+ * the ratios in one table. See bench/README.md.
  *
- *   npm run bench                          # everything (about 10-15 minutes on lavapipe)
+ *   npm run bench                          # everything
  *   npm run bench -- --quick               # tiny sizes, 3 runs (under 2 minutes)
  *   npm run bench -- --only kernels        # or model, peers (comma-separated)
+ *   npm run bench -- --only model,peers --suites quarter --no-torch
+ *   npm run bench -- --only peers --torch-device cpu,cuda --torch-threads 1
  *   npm run bench -- --batch 1,16 --runs 7 --warmup 2 --json out.json
  *   npm run bench -- --readme              # also rewrite the table in bench/README.md
  */
@@ -34,11 +38,18 @@ const nonNegInt = (v: string): number => {
 
 const program = new Command()
   .name('bench')
-  .description("Benchmarks this library's WebGPU kernels and ResEmoteNet against TensorFlow.js on the same adapter")
+  .description("Benchmarks this library's WebGPU kernels and ResEmoteNet against TensorFlow.js (webgpu, wasm, cpu) and PyTorch")
   .option('--only <sections>', 'kernels, model, peers (comma-separated; default all)')
-  .option('--batch <list>', 'inference batch sizes (default 1,16,64)', intList)
-  .option('--peer-batch <list>', 'inference batches at which tfjs-webgpu runs too (default 1)', intList)
-  .option('--train-batch <n>', 'training batch size (default 16)', posInt)
+  .option('--suites <list>', 'model suites: full (width 1, 64x64), quarter (width 1/4, 48x48); default both')
+  .option('--batch <list>', 'inference batch sizes of the full-width suite (default 1,16,64)', intList)
+  .option('--peer-batch <list>', 'full-width inference batches at which tfjs-webgpu runs too (default 1)', intList)
+  .option('--train-batch <n>', 'training batch size of the full-width suite (default 16)', posInt)
+  .option('--no-wasm', 'peers: leave out the tfjs wasm backend')
+  .option('--no-torch', 'peers: leave out PyTorch')
+  .option('--torch-device <list>', "PyTorch devices, comma-separated: cpu, cuda (default cpu)")
+  .option('--torch-threads <n>', "PyTorch CPU threads: a number or 'auto' (default: the fastest of 1, 2, 4, ... per configuration)")
+  .option('--python <path>', 'the Python with torch (default: RESEMOTENET_PYTHON, /usr/bin/python3, python3)')
+  .option('--torch-timeout <s>', 'seconds the PyTorch child may run (default 1800)', posInt)
   .option('--runs <n>', 'counted runs (default 5; kernels 7 within a time budget, at least 5)', posInt)
   .option('--warmup <n>', 'uncounted warm-up runs after the cold run (default 1)', nonNegInt)
   .option('--slow-runs <n>', 'counted runs of a model configuration whose cold run takes over 15 s (default 3)', posInt)
@@ -50,6 +61,13 @@ const program = new Command()
 
 const opts = program.opts<{
   only?: string;
+  suites?: string;
+  wasm: boolean;
+  torch: boolean;
+  torchDevice?: string;
+  torchThreads?: string;
+  python?: string;
+  torchTimeout?: number;
   batch?: number[];
   peerBatch?: number[];
   trainBatch?: number;
@@ -62,10 +80,20 @@ const opts = program.opts<{
   readme?: boolean;
 }>();
 if (opts.sizes && opts.sizes !== 'full' && opts.sizes !== 'tiny') program.error(`--sizes must be 'full' or 'tiny', got '${opts.sizes}'`);
+if (opts.torchThreads && opts.torchThreads !== 'auto' && !/^[1-9]\d*$/.test(opts.torchThreads)) program.error(`--torch-threads must be a positive number or 'auto', got '${opts.torchThreads}'`);
+const torchDevices = opts.torchDevice?.split(',').map((s) => s.trim()).filter(Boolean);
+for (const d of torchDevices ?? []) if (!/^(cpu|cuda(:\d+)?)$/.test(d)) program.error(`--torch-device: expected cpu, cuda or cuda:N, got '${d}'`);
 
 const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 const report = await runBench({
   only: opts.only,
+  suites: opts.suites,
+  wasm: opts.wasm,
+  torch: opts.torch,
+  torchDevices,
+  torchThreads: opts.torchThreads,
+  python: opts.python,
+  torchTimeoutS: opts.torchTimeout,
   batches: opts.batch,
   peerBatches: opts.peerBatch,
   trainBatch: opts.trainBatch,

@@ -19,8 +19,19 @@ export interface Geometry {
 }
 
 export const FULL: Geometry = { width: 1, size: 64, classes: 7 };
+/** The shipped model (weights/resemotenet): width 1/4 with input (N, 3, 48, 48), FER2013's own size. */
+export const QUARTER: Geometry = { width: 1 / 4, size: 48, classes: 7 };
 /** Small enough for a smoke test (channels / 16 with at least 16, input 16x16). */
 export const TINY: Geometry = { width: 1 / 16, size: 16, classes: 7 };
+/** The smoke-test stand-in for {@link QUARTER}: a second, different geometry (width 1/32, input 12x12). */
+export const TINY_QUARTER: Geometry = { width: 1 / 32, size: 12, classes: 7 };
+
+/** A width multiplier as people write it: '1', '1/4', '1/16' (else the number). */
+export function widthLabel(w: number): string {
+  if (w >= 1 || !(w > 0)) return String(w);
+  const inv = 1 / w;
+  return Math.abs(inv - Math.round(inv)) < 1e-9 ? `1/${Math.round(inv)}` : String(w);
+}
 
 /** A layer's channel count at a width: ResEmoteNet's rule, max(16, round(n * width)). */
 export const ch = (g: Geometry, n: number): number => Math.max(16, Math.round(n * g.width));

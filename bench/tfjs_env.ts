@@ -15,7 +15,8 @@ export interface TfEnv {
   errors: Map<string, number>;
   /** Runs fn inside validation + out-of-memory error scopes on tfjs's device; returns its value and the errors. */
   scoped<T>(fn: () => Promise<T>): Promise<{ value: T; errors: string[] }>;
-  use(backend: 'webgpu' | 'cpu'): Promise<void>;
+  /** Makes a backend the active one (initializing it the first time). */
+  use(backend: 'webgpu' | 'cpu' | 'wasm'): Promise<void>;
   version: string;
   /** Bytes tfjs's WebGPU buffer manager has allocated (in use + pooled; its high-water mark). */
   gpuBytesAllocated(): number | undefined;
@@ -23,6 +24,10 @@ export interface TfEnv {
 
 let env: TfEnv | null = null;
 
+/**
+ * Loads TensorFlow.js and its WebGPU backend once per process, on Dawn's GPU object (call
+ * initWebGPU() first). The webgpu backend is made active when it starts; `device` is null otherwise.
+ */
 export async function loadTfjs(): Promise<TfEnv> {
   if (env) return env;
   const g = globalThis as { navigator?: { gpu?: GPU }; __resemotenetDawn?: GPU };

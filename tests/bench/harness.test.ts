@@ -7,11 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { setupWebGPU } from '../helpers/webgpu.js';
-import { parseSections, plan, runBench } from '../../bench/index.js';
-import { stats } from '../../bench/harness.js';
-import { convMacs, convShapes, FULL, paramCount } from '../../bench/shapes.js';
-import { formatReport } from '../../bench/report.js';
-import type { BenchReport } from '../../bench/types.js';
+import { parseSections, parseSuites, plan, runBench, torchConfigs } from '../../bench/index.js';
+import { alternateAll, stats } from '../../bench/harness.js';
+import { convMacs, convShapes, FULL, paramCount, QUARTER, widthLabel } from '../../bench/shapes.js';
+import { buildComparison } from '../../bench/comparison.js';
+import { findTorchPython } from '../../bench/torch_peer.js';
+import { comparisonTable, formatReport } from '../../bench/report.js';
+import type { BenchReport, ModelResult, PairResult } from '../../bench/types.js';
 
 describe('bench helpers', () => {
   it('computes median, min and max', () => {
@@ -44,6 +46,70 @@ describe('bench helpers', () => {
     expect(full.batches).toEqual([1, 16, 64]);
     expect(full.runs).toBeGreaterThanOrEqual(5);
     expect(full.kernelMeasure.minRuns).toBeGreaterThanOrEqual(5);
+  });
+
+  it('plans both model suites: full width at 64x64 and the shipped width 1/4 at 48x48', () => {
+    expect(parseSuites(undefined)).toEqual(['full', 'quarter']);
+    expect(parseSuites('quarter')).toEqual(['quarter']);
+    expect(() => parseSuites('half')).toThrow(/unknown suite 'half'/);
+    const full = plan({});
+    expect(full.suites.map((s) => [s.name, s.geometry.width, s.geometry.size, s.trainBatch])).toEqual([
+      ['full', 1, 64, 16],
+      ['quarter', 0.25, 48, 64],
+    ]);
+    expect(paramCount(QUARTER)).toBe(5_022_215);
+    expect(widthLabel(0.25)).toBe('1/4');
+    expect(widthLabel(1)).toBe('1');
+    // PyTorch measures what this library measures, including the issue's configurations.
+    const cfg = torchConfigs(full.suites).map((c) => `${c.mode}:${c.width}:${c.size}:${c.batch}`);
+    for (const c of ['train:0.25:48:64', 'train:1:64:16', 'infer:1:64:1', 'infer:1:64:16', 'infer:0.25:48:1', 'infer:0.25:48:16']) expect(cfg).toContain(c);
+    expect(full.torch).toMatchObject({ enabled: true, devices: ['cpu'], threads: 'auto' });
+    expect(plan({ torch: false }).torch.enabled).toBe(false);
+  });
+
+  it('alternates several engines round-robin and pairs each with the first', async () => {
+    const order: string[] = [];
+    const f = (name: string, ms: number) => async () => (order.push(name), ms);
+    const r = await alternateAll([f('a', 10), f('b', 30), f('c', 5)], 1, 2);
+    expect(order).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'a', 'b', 'c']);
+    expect(r.stats.map((s) => s.median)).toEqual([10, 30, 5]);
+    expect(r.pairedRatios).toEqual([undefined, 3, 0.5]);
+  });
+
+  it('builds one comparison table: per configuration ours, every peer, peer/ours', () => {
+    const t = (median: number) => stats([median]);
+    const g = { width: 0.25, size: 48 };
+    const model: ModelResult[] = [
+      { engine: 'ours-webgpu', mode: 'infer', batch: 1, ...g, time: t(10) },
+      { engine: 'tfjs-webgpu', mode: 'infer', batch: 1, ...g, time: t(50) },
+      { engine: 'tfjs-wasm', mode: 'infer', batch: 1, ...g, time: t(5), threads: 1 },
+      { engine: 'ours-cpu', mode: 'infer', batch: 1, ...g, time: t(100) },
+      { engine: 'tfjs-cpu', mode: 'infer', batch: 1, ...g, time: t(80) },
+      { engine: 'ours-webgpu', mode: 'train', batch: 64, ...g, time: t(200) },
+      { engine: 'torch-cpu', mode: 'train', batch: 64, ...g, time: t(300), threads: 2 },
+      { engine: 'torch-cpu', mode: 'infer', batch: 1, ...g, error: 'RuntimeError: boom' },
+    ];
+    const pairs: PairResult[] = [{ a: 'ours-webgpu', b: 'tfjs-webgpu', mode: 'infer', batch: 1, ...g, medianA: 10, medianB: 50, ratio: 5, pairedRatio: 4.5 }];
+    const c = buildComparison(model, pairs, 'llvmpipe', 'npm run bench');
+    expect(c).toMatchObject({ adapter: 'llvmpipe', command: 'npm run bench' });
+    expect(c.rows.map((r) => `${r.ours} ${r.mode} ${r.batch}`)).toEqual(['ours-webgpu infer 1', 'ours-cpu infer 1', 'ours-webgpu train 64']);
+    const infer = c.rows[0]!;
+    expect(infer.oursMs).toBe(10);
+    expect(infer.peers.map((p) => p.engine)).toEqual(['tfjs-webgpu', 'tfjs-wasm', 'torch-cpu']);
+    expect(infer.peers[0]).toMatchObject({ medianMs: 50, ratio: 5, pairedRatio: 4.5 });
+    expect(infer.peers[1]).toMatchObject({ medianMs: 5, ratio: 0.5, threads: 1 });
+    expect(infer.peers[2]!.error).toMatch(/boom/);
+    expect(c.rows[1]!.peers).toMatchObject([{ engine: 'tfjs-cpu', ratio: 0.8 }]);
+    expect(c.rows[2]!.peers).toMatchObject([{ engine: 'torch-cpu', ratio: 1.5, threads: 2 }]);
+    const text = comparisonTable(c);
+    expect(text).toMatch(/peer\/ours/);
+    expect(text).toMatch(/PyTorch, CPU/);
+    expect(text).toMatch(/1\/4 +48x48/);
+  });
+
+  it('skips PyTorch with a reason when the given Python is missing (no Python needed)', async () => {
+    const r = await findTorchPython('/nonexistent/python3');
+    expect('reason' in r && r.reason).toMatch(/\/nonexistent\/python3.*RESEMOTENET_PYTHON/);
   });
 });
 
@@ -85,4 +151,29 @@ describe.runIf(gpu !== null)('bench harness on WebGPU', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('runs the model suites with the tfjs peers at tiny sizes, PyTorch turned off, into one comparison', async () => {
+    const r = await runBench({ quick: true, only: 'model,peers', sizes: 'tiny', runs: 2, torch: false, json: false, log: () => {} });
+    expect(r.params.map((p) => [p.suite, p.ours, p.tfjs])).toEqual([
+      ['full', r.params[0]!.expected, r.params[0]!.expected],
+      ['quarter', r.params[1]!.expected, r.params[1]!.expected],
+    ]);
+    for (const m of r.model) {
+      expect(m.error, `${m.engine} ${m.mode} ${m.batch}`).toBeUndefined();
+      expect(m.time!.median).toBeGreaterThan(0);
+      expect(m.check ?? '').not.toMatch(/MISMATCH|NON-FINITE/);
+    }
+    const engines = new Set(r.model.map((m) => m.engine));
+    for (const e of ['ours-webgpu', 'tfjs-webgpu', 'tfjs-wasm', 'ours-cpu', 'tfjs-cpu'] as const) expect(engines).toContain(e);
+    expect(engines).not.toContain('torch-cpu');
+    expect(r.skipped).toContainEqual({ engine: 'torch', reason: expect.stringMatching(/turned off/) });
+    // Both geometries, inference and training, each with at least one peer and its ratio.
+    const rows = r.comparison.rows.filter((x) => x.ours === 'ours-webgpu');
+    expect(new Set(rows.map((x) => `${x.width}/${x.size}/${x.mode}`)).size).toBe(4);
+    for (const row of rows) {
+      expect(row.peers.length, `${row.mode} ${row.batch}`).toBeGreaterThan(0);
+      for (const p of row.peers) expect(p.ratio).toBeGreaterThan(0);
+    }
+    expect(formatReport(r)).toMatch(/Comparison[\s\S]*peer\/ours[\s\S]*tfjs 4.22, wasm/);
+  }, 180_000);
 });
