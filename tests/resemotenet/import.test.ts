@@ -110,6 +110,17 @@ describe('import an official PyTorch checkpoint', () => {
     it('the imported model (moved to the device) gives PyTorch\'s logits to 1e-4', async () => {
       const ck = await loadCheckpoint((await importCheckpoint(PTH, { out: path.join(tmpDir('dev'), 'w32') })).prefix + '.json', { device });
       closeTo(await logitsOf(ck.model, device), fx.logits.data, { atol: 1e-4, rtol: 0 });
+      // repeated inference takes the cached paths (packed weights, the GEMV kernel for the
+      // 1-4 pixel maps of one sample, cached batch_norm coefficients): same logits, batch 1 too
+      closeTo(await logitsOf(ck.model, device), fx.logits.data, { atol: 1e-4, rtol: 0 });
+      const [n, c, h, w] = fx.input_shape;
+      const one = fixtureInputs().subarray(0, c * h * w);
+      const k = fx.logits.data.length / n;
+      for (let call = 0; call < 3; call++) {
+        const y = tidy(() => no_grad(() => ck.model.call(tensor(one, { shape: [1, c, h, w], device }))));
+        closeTo((await y.data()) as Float32Array, fx.logits.data.slice(0, k), { atol: 1e-4, rtol: 0 });
+        y.dispose();
+      }
     });
   });
 });

@@ -126,6 +126,7 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     convTuning.pixelLanes = true;
     convTuning.cacheWeights = true;
     convTuning.gemv = true;
+    convTuning.tile = null;
   });
 
   it('weight gradient skips taps that never touch the input (1x1 and 2x2 maps, stride 2, padding 1)', async () => {
@@ -326,6 +327,18 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
       for (const st of [gx, gw, gb]) gpu.free(st);
     } finally {
       lim.maxStorageBufferBindingSize = saved;
+    }
+  });
+
+  it('sg register tiles: 32x4 and 16x4 (many rows, >= 32 columns), 16x2, 16x1, agree with cpu', async () => {
+    convTuning.variant = 'sg';
+    // auto picks 32x4 here (2048 rows, 40 output / 36 input channels: a partial second column tile)
+    const big = conv(8, 36, 16, 16, 40, 3, 3, [1, 1], [1, 1]);
+    const d = data(big);
+    await check(big, true, d);
+    for (const tile of [{ TM: 16, TN: 4 }, { TM: 16, TN: 2 }, { TM: 16, TN: 1 }]) {
+      convTuning.tile = tile;
+      await check(conv(2, 36, 8, 8, 40, 3, 3, [1, 1], [1, 1]), true);
     }
   });
 

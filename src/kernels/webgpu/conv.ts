@@ -75,7 +75,9 @@ export const convTuning: {
   cacheWeights: boolean;
   /** sg forward of <= 4 output pixels with cached weights through ./conv_gemv.ts (true) or the GEMM (false). */
   gemv: boolean;
-} = { variant: 'auto', packWeights: 'auto', splits: 0, bindingLimitBytes: 0, skipDeadTaps: 'auto', depthwise: true, pixelLanes: true, cacheWeights: true, gemv: true };
+  /** sg forward / input-gradient register tile (rows TM, columns per lane TN) instead of the automatic one (benchmarks). */
+  tile: { TM: number; TN: number } | null;
+} = { variant: 'auto', packWeights: 'auto', splits: 0, bindingLimitBytes: 0, skipDeadTaps: 'auto', depthwise: true, pixelLanes: true, cacheWeights: true, gemv: true, tile: null };
 
 // ---------------------------------------------------------------------------------------------
 // shared helpers
@@ -358,8 +360,19 @@ function shouldPack(g: Geo, kind: 'fwd' | 'bwdin', rowTiles: number): boolean {
   return rowTiles * tapFraction(g, kind) >= 4;
 }
 
-/** Tile shape of the sg forward / input-gradient GEMMs for M rows and `cols` columns. */
+/**
+ * Tile shape of the sg forward / input-gradient GEMMs for M rows and `cols` columns: TM rows per
+ * subgroup, TN columns per lane. Larger tiles cut the load instructions per multiply-add (each
+ * operand vec4 feeds more dots) once there are enough tiles to keep the cores busy. Measured on
+ * lavapipe (2 cores), forward / input gradient in ms, 16x2 (the earlier fixed choice) -> chosen:
+ *   64x16x24x24->32 fwd 16.5 -> 12.7 (32x4); 64x32x12x12->64 fwd 12.3 -> 9.5, bwd-in 14.8 -> 13.6
+ *   16x64x32x32->128 58.0 / 64.6 from 74.3 / 83.4; 16x128x16x16->256 48.2 / 53.0 from 65.9 / 69.7
+ *   16x512x4x4->512 (M = 256, 16x4) 26.3 / 28.0 from 30.9 / 33.9
+ * while few rows keep 16x2 or 16x1 (16x2048x1x1->2048: 10.9 ms at 16x2, 19.9 at 16x4).
+ */
 function sgTile(SG: number, M: number, cols: number): { TM: number; TN: number } {
+  if (convTuning.tile) return convTuning.tile;
+  if (cols >= 4 * SG && M >= 256) return { TM: M >= 2048 ? 32 : 16, TN: 4 };
   const TM = 16;
   // Narrow column counts or very few row tiles: one column per lane keeps more subgroups busy.
   const TN = cols <= SG || Math.ceil(M / TM) * Math.ceil(cols / (2 * SG)) < 16 ? 1 : 2;
