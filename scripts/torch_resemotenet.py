@@ -232,6 +232,40 @@ RECIPES = {
 }
 
 
+def read_safetensors(path):
+    """A safetensors file (8-byte little-endian header length, JSON header, raw little-endian data)
+    as {name: torch.Tensor}; F16 is widened to float32 (as this library's loader does)."""
+    dtypes = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "I32": np.int32, "I64": np.int64}
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + n])
+    data = raw[8 + n :]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] not in dtypes:
+            raise SystemExit(f"{path}: tensor {name} has dtype {info['dtype']}, not one of {sorted(dtypes)}")
+        a, b = info["data_offsets"]
+        arr = np.frombuffer(data[a:b], dtype=dtypes[info["dtype"]]).reshape(info["shape"])
+        if arr.dtype == np.float16:
+            arr = arr.astype(np.float32)
+        out[name] = torch.from_numpy(arr.copy())
+    return out
+
+
+def read_checkpoint(path):
+    """This library's checkpoint: a .safetensors file, or a sidecar .json naming its model_file."""
+    if path.endswith(".json"):
+        with open(path) as f:
+            side = json.load(f)
+        path = os.path.join(os.path.dirname(path), side["model_file"])
+    state = read_safetensors(path)
+    # num_batches_tracked is int64 in PyTorch (int32 in this library's files)
+    return {k: (v.long() if k.endswith("num_batches_tracked") else v) for k, v in state.items()}
+
+
 def parse_width(s):
     if "/" in s:
         a, b = s.split("/")
@@ -267,6 +301,8 @@ def main(argv=None):
     ap.add_argument("--limit-val", type=int)
     ap.add_argument("--limit-test", type=int)
     ap.add_argument("--time-budget", type=float, help="minutes; stops after the epoch that crosses it")
+    ap.add_argument("--pct-start", type=float, default=0.3, help="onecycle: fraction of the steps spent warming up")
+    ap.add_argument("--init", default=None, help="start from this library's checkpoint: a .safetensors file or its sidecar .json (a second stage, fine-tuning)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on the 2-core CI machine; 2 was 30x slower there)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
@@ -289,6 +325,10 @@ def main(argv=None):
     print(f"data {a.data}: train {len(tr_y)}, val {len(va_y)}, test {len(te_y)} ({time.time() - t0:.1f} s)", file=sys.stderr)
 
     model = ResEmoteNet(num_classes=7, width=a.width, dropout=a.dropout, fc_dropout=a.fc_dropout)
+    if a.init:
+        state = read_checkpoint(a.init)
+        model.load_state_dict(state, strict=True)
+        print(f"initialised from {a.init} ({len(state)} tensors)", file=sys.stderr)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"ResEmoteNet width {a.width}: {n_params:,} parameters, {a.threads} threads", file=sys.stderr)
     opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay, nesterov=a.nesterov)
@@ -304,7 +344,7 @@ def main(argv=None):
     n = len(tr_y)
     drop_last = n % a.batch_size == 1
     nb = n // a.batch_size if drop_last else math.ceil(n / a.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.epochs * nb) if a.scheduler == "onecycle" else None
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.epochs * nb, pct_start=a.pct_start) if a.scheduler == "onecycle" else None
     for epoch in range(a.epochs):
         model.train()
         perm = torch.randperm(n, generator=gen)
