@@ -19,7 +19,7 @@ import { no_grad } from '../tensor/grad_mode.js';
 import type { Module } from '../nn/module.js';
 import { DataLoader } from './data/loader.js';
 import { tensor } from '../tensor/ops/creation.js';
-import { resEmoteNetTransform, type TransformOptions } from './data/transforms.js';
+import type { TransformOptions } from './data/transforms.js';
 import type { GrayDataset } from './data/dataset.js';
 import { emotionIdFromName, EMOTIONS } from './data/labels.js';
 import { argmaxRow, classificationReport, formatConfusion, formatReport, type ClassificationReport } from './metrics.js';
@@ -27,6 +27,7 @@ import { confusionMatrixSvg, trainingCurvesSvg, type CurvePoint } from './plot.j
 import { loadCheckpoint, toJson, writeTextAtomic, type ModelConfig } from './checkpoint.js';
 import { loadSplit, resolveDataSource, type SplitData } from './datasets.js';
 import { findDuplicatesFile, leakFreeAccuracy, rowsDuplicatedInTraining } from './duplicates.js';
+import { evalTransformFor } from './face_emotions.js';
 
 /**
  * For each FER2013 id 0..6, the index of the model output for that emotion, or -1 when the
@@ -42,9 +43,7 @@ export function labelMapFor(classNames: readonly string[]): Int32Array {
 }
 
 /** The eval-mode transform of a model config (resize to image_size, 3 channels, its mean/std, no flip). */
-export function evalTransform(cfg: Pick<ModelConfig, 'image_size' | 'mean' | 'std'>): TransformOptions {
-  return resEmoteNetTransform(false, { size: [cfg.image_size, cfg.image_size], mean: cfg.mean, std: cfg.std });
-}
+export const evalTransform: (cfg: Pick<ModelConfig, 'image_size' | 'mean' | 'std'>) => TransformOptions = evalTransformFor;
 
 export interface EvaluateOptions {
   device: Device;

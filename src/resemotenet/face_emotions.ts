@@ -5,10 +5,9 @@
  * classifier's evaluation transform (Pillow-exact resize, ImageNet normalisation) -> softmax
  * probabilities labelled with the model's class names.
  *
- * The same steps, with the same defaults, as `predictPhoto` in ./predict.ts (Node, from files);
- * `cropSideFor`, `evalTransformFor`, `lumaL` and `classifyGray` repeat `cropSide`, `evalTransform`
- * (./evaluate.ts), `rgbToL` (./data/image_decode.ts) and `predictImages`, whose modules import
- * Node-only code.
+ * This module is the one implementation of these steps: `predictPhoto` in ./predict.ts (Node,
+ * from files) and ./evaluate.ts build on its helpers (`classifyGray`, `cropSideFor`,
+ * `evalTransformFor`; the luma is ./data/luma.ts), which is why it imports nothing Node-only.
  */
 import type { Device } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -23,6 +22,7 @@ import type { GrayImage } from './data/dataset.js';
 import { ImageTransform, resEmoteNetTransform, type TransformOptions } from './data/transforms.js';
 import { softmaxRows, argmaxRow } from './metrics.js';
 import type { ModelConfig } from './checkpoint.js';
+import { lumaL } from './data/luma.js';
 
 /** A classifier ready to run: the model (its device is `device` of the calls) and its input settings. */
 export interface FaceClassifier {
@@ -30,10 +30,7 @@ export interface FaceClassifier {
   config: Pick<ModelConfig, 'image_size' | 'mean' | 'std' | 'class_names'>;
 }
 
-/** PIL's RGB -> L: (19595 r + 38470 g + 7471 b + 0x8000) >> 16, inputs 0..255. */
-export function lumaL(r: number, g: number, b: number): number {
-  return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >>> 16;
-}
+export { lumaL };
 
 /**
  * An image with 1, 3 or 4 (RGBA, e.g. ImageData) channels in grey, as PIL's convert('L') (alpha
@@ -81,11 +78,16 @@ export interface EmotionScores {
 
 /**
  * Runs the classifier (eval mode; its training flag is restored) on grey images of any size,
- * transformed as in evaluation, in batches of `batchSize` (default 32).
+ * transformed as in evaluation (or by `transform`, without its flip), in batches of `batchSize`
+ * (default 32).
  * @throws Error when the model's output count differs from its class names.
  */
-export async function classifyGray(clf: FaceClassifier, images: readonly GrayImage[], o: { device: Device; batchSize?: number }): Promise<EmotionScores[]> {
-  const tf = new ImageTransform(evalTransformFor(clf.config));
+export async function classifyGray(
+  clf: FaceClassifier,
+  images: readonly GrayImage[],
+  o: { device: Device; batchSize?: number; transform?: TransformOptions },
+): Promise<EmotionScores[]> {
+  const tf = new ImageTransform({ ...(o.transform ?? evalTransformFor(clf.config)), flipProb: 0 });
   const names = clf.config.class_names;
   const k = names.length;
   const bs = o.batchSize ?? 32;

@@ -14,17 +14,15 @@ import { readImageFile } from './data/read_file.js';
 import path from 'node:path';
 import type { Device } from '../tensor/device.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { tidy } from '../tensor/memory.js';
-import { no_grad } from '../tensor/grad_mode.js';
-import { tensor } from '../tensor/ops/creation.js';
 import type { Module } from '../nn/module.js';
 import { decodeImage, type RgbImage } from '../facedetect/image.js';
 import { FaceDetector, DEFAULT_DETECT_OPTIONS, type DetectOptions } from '../facedetect/detect.js';
 import { faceCrop, cropGray } from '../facedetect/align.js';
-import { decodeImageToGray, rgbToL } from './data/image_decode.js';
+import { decodeImageToGray } from './data/image_decode.js';
 import type { GrayImage } from './data/dataset.js';
-import { ImageTransform, type TransformOptions } from './data/transforms.js';
-import { softmaxRows, formatTable, argmaxRow } from './metrics.js';
+import type { TransformOptions } from './data/transforms.js';
+import { formatTable } from './metrics.js';
+import { classifyGray, cropSideFor, toGray } from './face_emotions.js';
 import { loadCheckpoint, type LoadedCheckpoint, type ModelConfig } from './checkpoint.js';
 import { evalTransform } from './evaluate.js';
 import { expandInputs } from './predict_inputs.js';
@@ -90,37 +88,9 @@ export async function predictImages(
   images: readonly { name: string; image: GrayImage }[],
   o: { device: Device; transform: TransformOptions; classNames: readonly string[]; batchSize?: number },
 ): Promise<Prediction[]> {
-  const tf = new ImageTransform({ ...o.transform, flipProb: 0 });
-  const k = o.classNames.length;
-  const bs = o.batchSize ?? 32;
-  const out: Prediction[] = [];
-  const wasTraining = model.training;
-  model.eval();
-  try {
-    for (let start = 0; start < images.length; start += bs) {
-      const chunk = images.slice(start, start + bs);
-      const buf = new Float32Array(chunk.length * tf.numel);
-      chunk.forEach((c, i) => tf.apply(c.image, false, buf, i * tf.numel));
-      const logitsT = tidy(() => no_grad(() => model.call(tensor(buf, { shape: [chunk.length, ...tf.shape], device: o.device }))));
-      let logits: Float32Array;
-      try {
-        if (logitsT.shape[1] !== k) throw new Error(`predict: the model gives ${logitsT.shape[1]} outputs but has ${k} class names`);
-        logits = (await logitsT.data()) as Float32Array;
-      } finally {
-        logitsT.dispose();
-      }
-      const probs = softmaxRows(logits, k);
-      chunk.forEach((c, i) => {
-        const p: Record<string, number> = {};
-        o.classNames.forEach((n, j) => (p[n] = probs[i * k + j]!));
-        const best = argmaxRow(probs, i * k, k);
-        out.push({ image: c.name, probabilities: p, logits: Array.from(logits.subarray(i * k, (i + 1) * k)), label: o.classNames[best]!, confidence: probs[i * k + best]! });
-      });
-    }
-  } finally {
-    model.train(wasTraining);
-  }
-  return out;
+  const clf = { model, config: { image_size: 0, mean: [], std: [], class_names: [...o.classNames] } };
+  const scores = await classifyGray(clf, images.map((i) => i.image), { device: o.device, batchSize: o.batchSize, transform: o.transform });
+  return scores.map((s, i) => ({ image: images[i]!.name, ...s }));
 }
 
 /** Reads and decodes image files to grey. @throws DataError naming a file that is not a PNG/JPEG. */
@@ -130,10 +100,7 @@ export async function readImages(files: readonly string[]): Promise<{ name: stri
 
 /** PIL's RGB -> L of a whole image (the classifier's inputs are grey). */
 export function rgbToGray(img: RgbImage): GrayImage {
-  const n = img.width * img.height;
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = rgbToL(img.data[3 * i]!, img.data[3 * i + 1]!, img.data[3 * i + 2]!);
-  return { width: img.width, height: img.height, data: out };
+  return toGray(img);
 }
 
 export interface PhotoPredictOptions {
@@ -151,14 +118,8 @@ export interface PhotoPredictOptions {
   batchSize?: number;
 }
 
-/**
- * The side (in pixels) at which a face crop is cut before the classifier's own resize: the crop's
- * size in the image, kept between the model's input side and 4 times it, so the antialiased
- * resize of the transform does the downscaling.
- */
-export function cropSide(side: number, imageSize: number): number {
-  return Math.min(4 * imageSize, Math.max(imageSize, Math.round(side)));
-}
+/** The side at which a face crop is cut before the classifier's resize (face_emotions.ts `cropSideFor`). */
+export const cropSide = cropSideFor;
 
 /**
  * Predicts the faces of one decoded photo (see the file header). `name` labels the result.

@@ -21,13 +21,12 @@ import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import type { GrayImage } from './dataset.js';
 import { DataError } from './errors.js';
+import { lumaL } from './luma.js';
 
 const { PNG } = pngjs;
 
-/** PIL's RGB -> L: (19595 r + 38470 g + 7471 b + 0x8000) >> 16, inputs 0..255. */
-export function rgbToL(r: number, g: number, b: number): number {
-  return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >>> 16;
-}
+/** PIL's RGB -> L (./luma.ts `lumaL`, under its earlier name). */
+export const rgbToL = lumaL;
 
 /**
  * Largest image decoded, in megapixels (both formats). A 30000x30000 PNG of 875 KB would
