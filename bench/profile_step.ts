@@ -12,6 +12,9 @@
  * targets), which does not change the work of these kernels. Rows are grouped by (method,
  * shape) and weighted by how often the step calls them. CPU time (process.cpuUsage: Dawn's and
  * lavapipe's worker threads included) is reported next to wall time: the machine is shared.
+ * The phase times of the real step (first line) run outside tidy (a wait between phases cannot
+ * be inside one), so the cold step's intermediates are still held and the recorded step creates
+ * fresh buffers (zeroed by the driver): they read high; the replayed sums are the numbers to use.
  */
 import { initWebGPU, webgpuRuntime } from '../src/kernels/webgpu/index.js';
 import { getBackend } from '../src/tensor/device.js';
