@@ -219,13 +219,23 @@ export class ResEmoteNet extends Module {
     this.fc4 = new Linear(ch.fc3, k, f);
   }
 
+  /**
+   * max_pool2d(relu(bn(z)), 2) of a stem stage. In training as relu(max_pool2d(bn(z), 2)): the
+   * same values and gradients (relu is monotone, so it commutes with max; a window whose maximum
+   * is <= 0 gives 0 and no gradient either way), with the relu and its backward on a map 4x
+   * smaller. In evaluation as one batch_norm_relu pass, then the pool.
+   */
+  private stage(bn: BatchNorm2d, z: Tensor): Tensor {
+    return this.training ? relu(max_pool2d(bn.call(z), 2)) : max_pool2d(bnRelu(bn, z), 2);
+  }
+
   override forward(x: Tensor): Tensor {
     if (x.ndim !== 4 || x.shape[1] !== 3) throw new RangeError(`ResEmoteNet: expected input (N, 3, H, W), got [${x.shape.join(', ')}]`);
-    let h = max_pool2d(bnRelu(this.bn1, this.conv1.call(x)), 2);
+    let h = this.stage(this.bn1, this.conv1.call(x));
     h = this.dropout1.call(h);
-    h = max_pool2d(bnRelu(this.bn2, this.conv2.call(h)), 2);
+    h = this.stage(this.bn2, this.conv2.call(h));
     h = this.dropout1.call(h);
-    h = max_pool2d(bnRelu(this.bn3, this.conv3.call(h)), 2);
+    h = this.stage(this.bn3, this.conv3.call(h));
     h = this.se.call(h);
     h = this.res_block1.call(h);
     h = this.res_block2.call(h);
