@@ -41,6 +41,14 @@
  * while the weights are unchanged (from the 2nd call: repeated inference; see
  * GpuRuntime.cachedDerived), and with them at most 4 output pixels in all (batch 1 on the deep
  * 2x2 and 1x1 maps) go through the GEMV kernel of ./conv_gemv.ts.
+ *
+ * Specialised sg paths beside the GEMMs, each with a knob in `convTuning` and tested against
+ * the GEMM and the cpu reference: depthwise forward (./conv_depthwise.ts), the weight gradient
+ * of layers with <= 4 input channels (./conv_px.ts: lanes over pixels), the GEMV above; the
+ * register tile of the GEMMs grows with the problem (sgTile). Together with the subgroup
+ * batch_norm and reduction kernels (./subgroups.ts) they took the ResEmoteNet training step on
+ * lavapipe from 347-355 to 281-309 ms (width 1/4, 48x48, batch 64) and from 1350 to 1176 ms
+ * (full width, batch 16), and full-width batch-1 inference from ~71 to ~41 ms (2026-12-05).
  */
 import type { Conv2dParams, Storage } from '../backend.js';
 import { GpuStorage, type Binding, type GpuRuntime } from './runtime.js';
