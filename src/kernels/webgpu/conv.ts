@@ -380,7 +380,8 @@ function shouldPack(g: Geo, kind: 'fwd' | 'bwdin', rowTiles: number): boolean {
  */
 function sgTile(SG: number, M: number, cols: number): { TM: number; TN: number } {
   if (convTuning.tile) return convTuning.tile;
-  if (cols >= 4 * SG && M >= 256) return { TM: M >= 2048 ? 32 : 16, TN: 4 };
+  // measured on lavapipe's 8-lane subgroups only; SwiftShader (4 lanes) keeps the earlier tiles
+  if (SG === 8 && cols >= 4 * SG && M >= 256) return { TM: M >= 2048 ? 32 : 16, TN: 4 };
   const TM = 16;
   // Narrow column counts or very few row tiles: one column per lane keeps more subgroups busy.
   const TN = cols <= SG || Math.ceil(M / TM) * Math.ceil(cols / (2 * SG)) < 16 ? 1 : 2;
