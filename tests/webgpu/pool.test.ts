@@ -138,17 +138,25 @@ describe.runIf(hasGpu)('webgpu pooling', () => {
   });
 
   it('windows of only -inf, and several NaNs in one window (last NaN gives the index)', async () => {
+    // 4x4 with 2x2/2: the paired-output forward kernel (pool_max_2x2.wgsl) and the general one
     const p = pool(1, 1, 4, 4, [2, 2], [2, 2], [0, 0]);
     const x = Float32Array.from([-Infinity, -Infinity, 1, NaN, -Infinity, -Infinity, NaN, 2, 5, 5, 0, 0, 5, 5, 0, 0]);
-    await checkPool(p, x);
-    const idx = getBackend('webgpu').alloc('int32', 4);
-    const out = getBackend('webgpu').alloc('float32', 4);
-    const xs = getBackend('webgpu').upload(x, 'float32');
-    getBackend('webgpu').maxPool2d(xs, out, idx, p);
-    expect(Array.from(await getBackend('webgpu').read(idx))).toEqual([0, 6, 8, 10]);
-    const o = await getBackend('webgpu').read(out);
-    expect(o[0]).toBe(-Infinity);
-    expect(Number.isNaN(o[1]!)).toBe(true);
+    try {
+      for (const paired of [true, false]) {
+        poolTuning.maxForward2x2 = paired;
+        await checkPool(p, x);
+        const idx = getBackend('webgpu').alloc('int32', 4);
+        const out = getBackend('webgpu').alloc('float32', 4);
+        const xs = getBackend('webgpu').upload(x, 'float32');
+        getBackend('webgpu').maxPool2d(xs, out, idx, p);
+        expect(Array.from(await getBackend('webgpu').read(idx))).toEqual([0, 6, 8, 10]);
+        const o = await getBackend('webgpu').read(out);
+        expect(o[0]).toBe(-Infinity);
+        expect(Number.isNaN(o[1]!)).toBe(true);
+      }
+    } finally {
+      poolTuning.maxForward2x2 = true;
+    }
   });
 
   it('random shapes', async () => {
