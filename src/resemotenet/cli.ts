@@ -289,7 +289,12 @@ export function buildProgram(io: Required<CliIO>, done: (code: number) => void):
       new Option(
         '--recipe <name>',
         "settings preset; explicit options override it. 'official': the paper's script (the defaults shown below). 'shipped': the recipe of the weights in weights/: " +
-          Object.entries(RECIPES.shipped).map(([k, v]) => `${OPTION_NAMES[k] ?? k} ${String(v)}`).join(', '),
+          Object.entries(RECIPES.shipped).map(([k, v]) => `${OPTION_NAMES[k] ?? k} ${String(v)}`).join(', ') +
+          ". 'shipped-2': the second stage of those weights (with --init on the first stage's best checkpoint, --seed 1): the same but " +
+          Object.entries(RECIPES['shipped-2'])
+            .filter(([k, v]) => RECIPES.shipped[k as keyof TrainConfig] !== v)
+            .map(([k, v]) => `${OPTION_NAMES[k] ?? k} ${String(v)}`)
+            .join(', '),
       )
         .choices(Object.keys(RECIPES))
         .default(d.recipe),

@@ -12,7 +12,7 @@ import { default_generator, getBackend, gpuMemory, manual_seed, no_grad, tidy, t
 import type { Backend, Storage } from '../../src/kernels/backend.js';
 import { nn } from '../../src/index.js';
 import { ResEmoteNet } from '../../src/resemotenet/model.js';
-import { DEFAULT_TRAIN_CONFIG, Trainer, makeOptimizer, trainStep, type StepInfo, type TrainConfig } from '../../src/resemotenet/train.js';
+import { DEFAULT_TRAIN_CONFIG, RECIPES, Trainer, makeOptimizer, trainStep, type StepInfo, type TrainConfig } from '../../src/resemotenet/train.js';
 import { loadSplit } from '../../src/resemotenet/datasets.js';
 import { DataLoader, resEmoteNetTransform, type Batch } from '../../src/resemotenet/data/index.js';
 import { fromJson } from '../../src/resemotenet/checkpoint.js';
@@ -58,6 +58,11 @@ function liveStorages(device: Device) {
 describe('recipe defaults', () => {
   it('are the official training script\'s', () => {
     expect(DEFAULT_TRAIN_CONFIG).toMatchObject({ optimizer: 'sgd', lr: 0.001, momentum: 0.9, weightDecay: 1e-4, batchSize: 16, epochs: 80, patience: 15, imageSize: 64, width: 1, flipProb: 0.5, valSplit: 'PublicTest', testSplit: 'PrivateTest', trainSplit: 'Training', scheduler: 'none' });
+  });
+  it("'shipped-2' is 'shipped' with the second stage's schedule and lighter augmentation (weights/resemotenet/README.md)", () => {
+    const diff = Object.fromEntries(Object.entries(RECIPES['shipped-2']).filter(([k, v]) => RECIPES.shipped[k as keyof typeof RECIPES.shipped] !== v));
+    expect(diff).toEqual({ lr: 0.02, pctStart: 0.2, rotation: 10, augScale: 0.1, translate: 0.08 });
+    expect(Object.keys(RECIPES['shipped-2']).sort()).toEqual([...Object.keys(RECIPES.shipped), 'pctStart'].sort());
   });
 });
 
