@@ -19,10 +19,7 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> coef: array<vec4<f32>>;
 @group(0) @binding(8) var<uniform> P: Params;
 
-fn nan_f32() -> f32 {
-  var bits = 0x7fc00000u;
-  return bitcast<f32>(bits);
-}
+#include "bn_finish"
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -45,18 +42,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       n = tot;
     }
   }
-  let invstd = 1.0 / sqrt(m2 / n + P.eps);
-  smean[c] = mean;
-  sinvstd[c] = invstd;
-  if ((P.flags & 4u) != 0u) {
-    var unb = nan_f32();
-    if (n > 1.0) { unb = m2 / (n - 1.0); }
-    rmean[c] = (1.0 - P.momentum) * rmean[c] + P.momentum * mean;
-    rvar[c] = (1.0 - P.momentum) * rvar[c] + P.momentum * unb;
-  }
-  var w = 1.0;
-  var b = 0.0;
-  if ((P.flags & 1u) != 0u) { w = weight[c]; }
-  if ((P.flags & 2u) != 0u) { b = bias[c]; }
-  coef[c] = vec4<f32>(mean, invstd * w, b, 0.0);
+  let invstd = bn_finish_stats(c, mean, m2, n);
+  let wb = bn_affine(c);
+  coef[c] = vec4<f32>(mean, invstd * wb.x, wb.y, 0.0);
 }

@@ -29,10 +29,7 @@ fn hsum(v: {{T}}) -> f32 {
   return {{HSUM}};
 }
 
-fn nan_f32() -> f32 {
-  var bits = 0x7fc00000u;
-  return bitcast<f32>(bits);
-}
+#include "bn_finish"
 
 @compute @workgroup_size({{WG}})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) lane: u32) {
@@ -55,22 +52,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     q += d * d;
   }
   let m2 = hsum(subgroupAdd(q));
-  let invstd = 1.0 / sqrt(m2 / cnt + P.eps);
-  if (lane == 0u) {
-    smean[c] = mean;
-    sinvstd[c] = invstd;
-    if ((P.flags & 4u) != 0u) {
-      var unb = nan_f32();
-      if (cnt > 1.0) { unb = m2 / (cnt - 1.0); }
-      rmean[c] = (1.0 - P.momentum) * rmean[c] + P.momentum * mean;
-      rvar[c] = (1.0 - P.momentum) * rvar[c] + P.momentum * unb;
-    }
-  }
-  var w = 1.0;
-  var b = 0.0;
-  if ((P.flags & 1u) != 0u) { w = weight[c]; }
-  if ((P.flags & 2u) != 0u) { b = bias[c]; }
-  let scale = w * invstd;
+  var invstd = 1.0 / sqrt(m2 / cnt + P.eps);
+  if (lane == 0u) { invstd = bn_finish_stats(c, mean, m2, cnt); }
+  let wb = bn_affine(c);
+  let b = wb.y;
+  let scale = wb.x * invstd;
   for (var j = lane; j < len; j += {{SG}}u) {
     let e = ((j / P.S4) * P.C + c) * P.S4 + j % P.S4;
     out[P.o_off + e] = (x[P.x_off + e] - mean) * scale + b;
