@@ -68,6 +68,19 @@ async function importLib() {
 }
 type Lib = Awaited<ReturnType<typeof importLib>>;
 
+/** One timed inference of this library's model (eval, no_grad, tidy) up to the logits' readback; keeps them as 'ours' in `outs`. */
+function timedInference(L: Lib, m: Module<[Tensor], Tensor>, x: Tensor, outs: Map<string, Float32Array>): () => Promise<number> {
+  return async () => {
+    const t0 = now();
+    const y = L.tidy(() => L.no_grad(() => m.call(x) as Tensor));
+    const d = (await y.data()) as Float32Array;
+    const el = now() - t0;
+    y.dispose();
+    outs.set('ours', d);
+    return el;
+  };
+}
+
 const once = (list: string[], line: string) => {
   if (!list.includes(line)) list.push(line);
 };
@@ -216,15 +229,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRes
       const L = lib, m = model;
       const x = L.tensor(host, { shape: [B, 3, S, S], device: 'webgpu' });
       cleanup.push(() => x.dispose());
-      ours.fn = async () => {
-        const t0 = now();
-        const y = L.tidy(() => L.no_grad(() => m.call(x) as Tensor));
-        const d = (await y.data()) as Float32Array;
-        const el = now() - t0;
-        y.dispose();
-        outs.set('ours', d);
-        return el;
-      };
+      ours.fn = timedInference(L, m, x, outs);
       if (rt) ours.after = (r) => void (r.peakBytes = rt.peakBytes);
     }
     const tfErrs: string[] = [];
@@ -335,15 +340,7 @@ async function cpuPair(
       await m.toAsync('cpu');
       movedToCpu = true;
       const x = L.tensor(host, { shape: [1, 3, S, S], device: 'cpu' });
-      ours.fn = async () => {
-        const t0 = now();
-        const y = L.tidy(() => L.no_grad(() => m.call(x) as Tensor));
-        const d = (await y.data()) as Float32Array;
-        const el = now() - t0;
-        y.dispose();
-        outs.set('ours', d);
-        return el;
-      };
+      ours.fn = timedInference(L, m, x, outs);
     }
     await tfe.use('cpu');
     const { tf } = tfe;
