@@ -88,6 +88,7 @@ export async function predictImages(
   images: readonly { name: string; image: GrayImage }[],
   o: { device: Device; transform: TransformOptions; classNames: readonly string[]; batchSize?: number },
 ): Promise<Prediction[]> {
+  // the transform is given, so only the class names of the config are read
   const clf = { model, config: { image_size: 0, mean: [], std: [], class_names: [...o.classNames] } };
   const scores = await classifyGray(clf, images.map((i) => i.image), { device: o.device, batchSize: o.batchSize, transform: o.transform });
   return scores.map((s, i) => ({ image: images[i]!.name, ...s }));
