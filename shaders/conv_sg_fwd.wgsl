@@ -1,7 +1,9 @@
 // conv2d forward, "sg" variant: for software adapters (lavapipe/llvmpipe), where every storage
 // load becomes a per-lane scalar loop and so the number of load instructions, not the number of
 // multiply-adds, sets the speed. Implicit GEMM out[m, co] = bias[co] + sum_k A[m, k] * W[co, k]
-// with rows m = (oh, ow, n) (batch fastest, so a tile of rows usually shares its padding taps),
+// with rows m = (oh, ow, n) (batch fastest, so a tile of rows usually shares its padding taps) or,
+// ROW_MAJOR on large maps, m = (n, oh, ow): a lane then holds 4 consecutive output pixels of a
+// channel and writes them with one vec4 store (OTYPE vec4) instead of 4 scalar ones;
 // k = (kh, kw, ci) and no materialized im2col:
 // - the input arrives channels-last (conv_pack: xt[n][ih][iw][g][ci4]), so 4 channels of one
 //   input pixel are one vec4 load; each lane of a subgroup loads the vec4 of ITS row and the
@@ -30,8 +32,9 @@ struct Params {
 @group(0) @binding(0) var<storage, read> xt: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> w: array<{{WTYPE}}>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> P: Params;
+@group(0) @binding(3) var<storage, read_write> out: array<{{OTYPE}}>;
+{{EPIDECL}}
+@group(0) @binding({{PB}}) var<uniform> P: Params;
 
 @compute @workgroup_size({{WG}})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) lane: u32) {

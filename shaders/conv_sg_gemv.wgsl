@@ -24,7 +24,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> wp: array<vec4<f32>>;  // [co / SG][live kh][live kw][ci4][co % SG]
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> P: Params;
+{{EPIDECL}}
+@group(0) @binding({{PB}}) var<uniform> P: Params;
 
 @compute @workgroup_size({{WG}})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) lane: u32) {

@@ -240,6 +240,24 @@ export interface Backend {
 
   // ---- convolution (NCHW, contiguous) ----
   conv2d(x: Storage, w: Storage, bias: Storage | null, out: Storage, p: Conv2dParams): void;
+  /**
+   * Inference's conv -> BatchNorm2d (eval) [-> ReLU]: out = batchNormEval(conv2d(x, w, bias)) with
+   * (bnWeight, bnBias, runningMean, runningVar) over out's C_out channels and `bn.eps`, then relu
+   * when `bn.relu` (NaN stays NaN). The same values as the two primitives (webgpu: in the conv's
+   * store, one pass).
+   */
+  conv2dBatchNormEval(
+    x: Storage,
+    w: Storage,
+    bias: Storage | null,
+    bnWeight: Storage | null,
+    bnBias: Storage | null,
+    runningMean: Storage,
+    runningVar: Storage,
+    out: Storage,
+    p: Conv2dParams,
+    bn: { eps: number; relu: boolean },
+  ): void;
   /** gx (N, C_in, H, W) = d loss / d x, overwritten. */
   conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, p: Conv2dParams): void;
   /** gw (C_out, C_in/groups, KH, KW) = d loss / d w, overwritten. */

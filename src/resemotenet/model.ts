@@ -17,16 +17,29 @@ import { AdaptiveAvgPool2d } from '../nn/layers/pooling.js';
 import { Sequential } from '../nn/layers/container.js';
 import { SEBlock } from '../nn/layers/se.js';
 import { EMOTIONS } from './data/labels.js';
-import { batch_norm_relu } from '../tensor/ops/batchnorm.js';
+import { conv2d_bn_eval } from '../tensor/ops/conv_bn.js';
 
 /**
- * relu(bn(x)). In evaluation mode (and for plain BatchNorm2d layers) through batch_norm_relu:
- * one pass instead of two, the same values; in training, or when autograd records, the module
- * call and relu.
+ * bn(conv(x)), then relu when `relu`. In evaluation mode, for the plain Conv2d and BatchNorm2d
+ * layers, through conv2d_bn_eval: the normalization (and relu) in the conv's store, one pass and
+ * one dispatch instead of three passes; the same values (to float32 rounding). Otherwise (training,
+ * subclasses, 'same' padding) the module calls. conv2d_bn_eval itself composes the differentiable
+ * ops when autograd records.
  */
-function bnRelu(bn: BatchNorm2d, x: Tensor): Tensor {
-  if (bn.training || !bn.running_mean || !bn.running_var || Object.getPrototypeOf(bn) !== BatchNorm2d.prototype || x.ndim !== 4) return relu(bn.call(x));
-  return batch_norm_relu(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, bn.eps);
+export function convBn(conv: Conv2d, bn: BatchNorm2d, x: Tensor, relu_ = false): Tensor {
+  const plain = Object.getPrototypeOf(conv) === Conv2d.prototype && Object.getPrototypeOf(bn) === BatchNorm2d.prototype;
+  if (bn.training || !plain || !bn.running_mean || !bn.running_var || typeof conv.padding === 'string' || x.ndim !== 4 || x.shape[1] !== conv.in_channels || bn.num_features !== conv.out_channels) {
+    const y = bn.call(conv.call(x));
+    return relu_ ? relu(y) : y;
+  }
+  return conv2d_bn_eval(x, conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.weight, bn.bias, {
+    stride: conv.stride,
+    padding: conv.padding,
+    dilation: conv.dilation,
+    groups: conv.groups,
+    eps: bn.eps,
+    relu: relu_,
+  });
 }
 
 /**
@@ -53,9 +66,16 @@ export class ResidualBlock extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    const out = this.bn2.call(this.conv2.call(bnRelu(this.bn1, this.conv1.call(x))));
-    const sc = this.shortcut.length === 0 ? x : this.shortcut.call(x);
+    const out = convBn(this.conv2, this.bn2, convBn(this.conv1, this.bn1, x, true));
+    const sc = this.shortcut.length === 0 ? x : this.shortcutForward(x);
     return relu(out.add(sc));
+  }
+
+  /** The projection shortcut: conv 1x1 + BatchNorm2d, fused in evaluation (see convBn) when it is that pair. */
+  private shortcutForward(x: Tensor): Tensor {
+    const [conv, bn] = [this.shortcut.at(0), this.shortcut.at(1)];
+    if (this.shortcut.length === 2 && conv instanceof Conv2d && bn instanceof BatchNorm2d) return convBn(conv, bn, x);
+    return this.shortcut.call(x);
   }
 }
 
@@ -225,17 +245,17 @@ export class ResEmoteNet extends Module {
    * is <= 0 gives 0 and no gradient either way), with the relu and its backward on a map 4x
    * smaller. In evaluation as one batch_norm_relu pass, then the pool.
    */
-  private stage(bn: BatchNorm2d, z: Tensor): Tensor {
-    return this.training ? relu(max_pool2d(bn.call(z), 2)) : max_pool2d(bnRelu(bn, z), 2);
+  private stage(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor {
+    return this.training ? relu(max_pool2d(bn.call(conv.call(x)), 2)) : max_pool2d(convBn(conv, bn, x, true), 2);
   }
 
   override forward(x: Tensor): Tensor {
     if (x.ndim !== 4 || x.shape[1] !== 3) throw new RangeError(`ResEmoteNet: expected input (N, 3, H, W), got [${x.shape.join(', ')}]`);
-    let h = this.stage(this.bn1, this.conv1.call(x));
+    let h = this.stage(this.conv1, this.bn1, x);
     h = this.dropout1.call(h);
-    h = this.stage(this.bn2, this.conv2.call(h));
+    h = this.stage(this.conv2, this.bn2, h);
     h = this.dropout1.call(h);
-    h = this.stage(this.bn3, this.conv3.call(h));
+    h = this.stage(this.conv3, this.bn3, h);
     h = this.se.call(h);
     h = this.res_block1.call(h);
     h = this.res_block2.call(h);

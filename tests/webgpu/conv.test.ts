@@ -127,6 +127,30 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     convTuning.cacheWeights = true;
     convTuning.gemv = true;
     convTuning.tile = null;
+    convTuning.rowMajor = 'auto';
+  });
+
+  it('sg forward rows (n, oh, ow) with vec4 stores and (oh, ow, n) with scalar stores agree with cpu', async () => {
+    convTuning.variant = 'sg';
+    const shapes = [
+      conv(3, 3, 16, 16, 16, 3, 3, [1, 1], [1, 1]), // a stem: 768 rows, partial last column tile
+      conv(2, 5, 6, 10, 9, 3, 3, [1, 1], [1, 1]), // OH*OW = 60 (rows of 4 cross image rows), 9 channels
+      conv(5, 4, 4, 4, 8, 1, 1, [1, 1], [0, 0], [1, 1], 2), // 1x1 grouped, 80 rows: a partial row tile
+      conv(2, 6, 9, 8, 12, 3, 3, [2, 2], [1, 1]), // stride 2: 5x4 output
+    ];
+    for (const rm of [true, false]) {
+      convTuning.rowMajor = rm;
+      for (const p of shapes) await check(p);
+      for (const tile of [{ TM: 16, TN: 2 }, { TM: 32, TN: 4 }]) {
+        convTuning.tile = tile;
+        await check(shapes[0]!);
+      }
+      convTuning.tile = null;
+    }
+    // batch chunks (windows at multiples of 4 elements) and output-channel chunks
+    convTuning.rowMajor = true;
+    convTuning.bindingLimitBytes = 4096;
+    await check(conv(5, 8, 4, 4, 40, 3, 3, [1, 1], [1, 1]));
   });
 
   it('weight gradient skips taps that never touch the input (1x1 and 2x2 maps, stride 2, padding 1)', async () => {

@@ -76,6 +76,22 @@ export class CpuBackend implements Backend {
   conv2d(x: Storage, w: Storage, bias: Storage | null, out: Storage, p: Conv2dParams): void {
     conv.conv2d(x, w, bias, out, p);
   }
+  conv2dBatchNormEval(
+    x: Storage,
+    w: Storage,
+    bias: Storage | null,
+    bnWeight: Storage | null,
+    bnBias: Storage | null,
+    rm: Storage,
+    rv: Storage,
+    out: Storage,
+    p: Conv2dParams,
+    e: { eps: number; relu: boolean },
+  ): void {
+    // the reference: the two primitives, the batch_norm in place
+    conv.conv2d(x, w, bias, out, p);
+    bn.batchNormEval(out, bnWeight, bnBias, rm, rv, out, { N: p.N, C: p.C_out, S: p.OH * p.OW, eps: e.eps, momentum: 0, relu: e.relu });
+  }
   conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, p: Conv2dParams): void {
     conv.conv2dBackwardInput(gy, w, gx, p);
   }

@@ -78,6 +78,31 @@ export class WebGPUBackend implements Backend {
   conv2d(x: Storage, w: Storage, bias: Storage | null, out: Storage, p: Conv2dParams): void {
     conv.conv2d(this.rt, x, w, bias, out, p);
   }
+  conv2dBatchNormEval(
+    x: Storage,
+    w: Storage,
+    bias: Storage | null,
+    bnWeight: Storage | null,
+    bnBias: Storage | null,
+    rm: Storage,
+    rv: Storage,
+    out: Storage,
+    p: Conv2dParams,
+    e: { eps: number; relu: boolean },
+  ): void {
+    const bp = { N: p.N, C: p.C_out, S: p.OH * p.OW, eps: e.eps, momentum: 0, relu: e.relu };
+    // dtypes checked before any dispatch (the coefficient pass is one)
+    for (const t of [x, w, bias, bnWeight, bnBias, rm, rv, out]) {
+      if (t && t.dtype !== 'float32') throw new TypeError(`conv2dBatchNormEval: webgpu supports float32 only, got ${t.dtype}`);
+    }
+    if (p.N * p.C_out * p.OH * p.OW === 0) return;
+    const { coef, owned } = bn.batchNormEvalCoef(this.rt, bnWeight, bnBias, rm, rv, p.C_out, e.eps);
+    try {
+      conv.conv2dEpilogue(this.rt, x, w, bias, out, p, { coef, relu: e.relu }, (y) => bn.batchNormEval(this.rt, y, bnWeight, bnBias, rm, rv, out, bp));
+    } finally {
+      if (owned) this.rt.free(coef);
+    }
+  }
   conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, p: Conv2dParams): void {
     conv.conv2dBackwardInput(this.rt, gy, w, gx, p);
   }

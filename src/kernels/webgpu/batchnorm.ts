@@ -215,14 +215,31 @@ export function batchNormEval(
 ): void {
   f32('batchNormEval', x, weight, bias, runningMean, runningVar, out);
   if (p.C === 0 || p.N * p.S === 0) return;
-  // The coefficients depend only on the parameters and statistics: in repeated inference they are
-  // made once and kept with running_var (dropped when any of them is written; see cachedDerived),
-  // so an eval batch_norm is one dispatch.
-  const tag = [weight, bias, runningMean].map((t) => (t ? `${(t as GpuStorage).id}@${(t as GpuStorage).version}` : '-')).join(' ') + ` ${p.eps}`;
-  const cached = rt.cachedDerived(runningVar as GpuStorage, 'bn_coef', 1, () => evalCoef(rt, weight, bias, runningMean, runningVar, p), tag);
-  const coef = cached ?? evalCoef(rt, weight, bias, runningMean, runningVar, p);
+  const { coef, owned } = batchNormEvalCoef(rt, weight, bias, runningMean, runningVar, p.C, p.eps);
   apply(rt, 'batchNormEval', 0, x, null, coef, out, p, p.relu === true);
-  if (!cached) rt.free(coef);
+  if (owned) rt.free(coef);
+}
+
+/**
+ * The per-channel coefficients (mean, w * invstd, b, 0) of an eval batch_norm over C channels:
+ * y = (x - c.x) * c.y + c.z. They depend only on the parameters and statistics: in repeated
+ * inference they are made once and kept with running_var (dropped when any of them is written;
+ * see cachedDerived), so an eval batch_norm is one dispatch. `owned`: the caller frees `coef`
+ * (the first call, before the cache holds a copy).
+ */
+export function batchNormEvalCoef(
+  rt: GpuRuntime,
+  weight: Storage | null,
+  bias: Storage | null,
+  runningMean: Storage,
+  runningVar: Storage,
+  C: number,
+  eps: number,
+): { coef: GpuStorage; owned: boolean } {
+  const p = { N: 0, C, S: 0, eps, momentum: 0 };
+  const tag = [weight, bias, runningMean].map((t) => (t ? `${(t as GpuStorage).id}@${(t as GpuStorage).version}` : '-')).join(' ') + ` ${eps}`;
+  const cached = rt.cachedDerived(runningVar as GpuStorage, 'bn_coef', 1, () => evalCoef(rt, weight, bias, runningMean, runningVar, p), tag);
+  return cached ? { coef: cached, owned: false } : { coef: evalCoef(rt, weight, bias, runningMean, runningVar, p), owned: true };
 }
 
 /** The per-channel coefficients (mean, w * invstd, b, 0) of an eval batch_norm (bn_coef MODE 0). */

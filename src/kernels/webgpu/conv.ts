@@ -53,16 +53,19 @@
 import type { Conv2dParams, Storage } from '../backend.js';
 import { GpuStorage, type Binding, type GpuRuntime } from './runtime.js';
 import { shader, shaderKey } from './shaders.js';
-import { depthwiseForward } from './conv_depthwise.js';
+import { depthwiseForward, isDepthwise } from './conv_depthwise.js';
 import { sgSize } from './subgroups.js';
 import { window, zeroRange } from './window.js';
 import { pack } from './conv_pack.js';
 import { pxBackwardWeight } from './conv_px.js';
+import { epiCode, epilogueDecl, epilogueExpr, epilogueLoad, type ConvEpilogue } from './conv_epilogue.js';
 import { gemvApplies, gemvFits, gemvForward, packGemvWeights } from './conv_gemv.js';
 
 export { window, zeroRange } from './window.js';
+export type { ConvEpilogue } from './conv_epilogue.js';
 
 export type ConvVariant = 'sg' | 'tiled';
+
 
 /** Knobs for tests and benchmarks; production code leaves them at 'auto'. */
 export const convTuning: {
@@ -85,7 +88,9 @@ export const convTuning: {
   gemv: boolean;
   /** sg forward / input-gradient register tile (rows TM, columns per lane TN) instead of the automatic one (benchmarks). */
   tile: { TM: number; TN: number } | null;
-} = { variant: 'auto', packWeights: 'auto', splits: 0, bindingLimitBytes: 0, skipDeadTaps: 'auto', depthwise: true, pixelLanes: true, cacheWeights: true, gemv: true, tile: null };
+  /** sg forward: rows ordered (n, oh, ow) with vec4 output stores (true), (oh, ow, n) with scalar stores (false), or per shape (see rowMajorFwd). Needs OH*OW % 4 == 0. */
+  rowMajor: 'auto' | boolean;
+} = { variant: 'auto', packWeights: 'auto', splits: 0, bindingLimitBytes: 0, skipDeadTaps: 'auto', depthwise: true, pixelLanes: true, cacheWeights: true, gemv: true, tile: null, rowMajor: 'auto' };
 
 // ---------------------------------------------------------------------------------------------
 // shared helpers
@@ -183,7 +188,7 @@ const NSG = 8; // subgroups per workgroup in the sg kernels
 // sg variant code generation
 
 /** Row setup, loads and multiply-adds shared by the sg forward and input-gradient kernels. */
-function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number, packed: boolean, hasBias: boolean, accumulate: boolean): Record<string, string | number> {
+function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number, packed: boolean, hasBias: boolean, accumulate: boolean, epi = 0, rowMajor = false): Record<string, string | number> {
   // accumulation is specialized: a read of out[] under a runtime flag still costs a per-lane loop on lavapipe
   const ACC = accumulate ? ' v += out[o];' : '';
   const R = TM / SG;
@@ -191,12 +196,17 @@ function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number,
   const I = (f: (i: number) => string, sep = '\n') => rep(TM, f, sep);
   const Rr = (f: (r: number) => string, sep = '\n') => rep(R, f, sep);
   const J = (f: (j: number) => string, sep = '\n') => rep(TN, f, sep);
-  const d: Record<string, string | number> = { WG: SG * NSG, NSG, SG, TM, TN, WTYPE: packed ? 'vec4<f32>' : 'f32' };
+  const d: Record<string, string | number> = { WG: SG * NSG, NSG, SG, TM, TN, WTYPE: packed ? 'vec4<f32>' : 'f32', OTYPE: rowMajor ? 'vec4<f32>' : 'f32', ...epilogueDecl(epi, 4) };
   d.ROWS = Rr(
     (r) => `  let row${r} = rowTile * ${TM}u + ${r * SG}u + lane;
-  let okm${r} = row${r} < M;
+  let okm${r} = row${r} < M;` +
+      (rowMajor
+        ? `
+  let n${r} = row${r} / OHW;
+  let p${r} = row${r} % OHW;`
+        : `
   let n${r} = row${r} % P.Nc;
-  let p${r} = row${r} / P.Nc;` +
+  let p${r} = row${r} / P.Nc;`) +
       (fwd
         ? `
   let ih0_${r} = i32((p${r} / P.OW) * P.sH) - i32(P.pH);
@@ -253,8 +263,29 @@ function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number,
   d.LOADS = Rr((r) => `        let xv${r} = select(vec4<f32>(0.0), ${opnd}[xa${r} + q], ok${r});`) + '\n' + J(wl);
   d.FMAS = I((i) => `        {\n          let a = subgroupBroadcast(xv${Math.floor(i / SG)}, ${i % SG}u);\n` + J((j) => `          acc${i * TN + j} += dot(a, bv${j});`) + '\n        }');
   const biasExpr = (co: string) => (hasBias ? `bias[${co}]` : '0.0');
+  const head = (fwd && !hasBias ? '  _ = arrayLength(&bias);\n' : '') + (fwd ? J((j) => epilogueLoad(epi, `k${j}`, `g * P.coutG + P.c0 + min(col${j}, P.cc - 1u)`, '  '), '') : '');
+  if (rowMajor) {
+    // rows i..i+3 are 4 consecutive pixels of one image (OHW % 4 == 0, tiles start at multiples of 4)
+    d.STORE =
+      head +
+      rep(TM / 4, (i4) => {
+        const i = 4 * i4;
+        return `  {
+    let ob = subgroupBroadcast(ob${Math.floor(i / SG)}, ${i % SG}u);
+    let okr = subgroupBroadcast(select(0u, 1u, okm${Math.floor(i / SG)}), ${i % SG}u) != 0u;
+${J(
+  (j) => `    if (okr && okc${j}) {
+      let co = g * P.coutG + P.c0 + col${j};
+      var v = vec4<f32>(${rep(4, (t) => `acc${(i + t) * TN + j}`, ', ')}) + ${biasExpr('co')};${epilogueExpr(epi, `k${j}`, '      ', 'vec4<f32>')}
+      out[(P.o_off + ob + co * OHW) / 4u] = v;
+    }`,
+)}
+  }`;
+      });
+    return d;
+  }
   d.STORE =
-    (fwd && !hasBias ? '  _ = arrayLength(&bias);\n' : '') +
+    head +
     I(
       (i) => `  {
     let ob = subgroupBroadcast(ob${Math.floor(i / SG)}, ${i % SG}u);
@@ -264,7 +295,7 @@ ${J((j) =>
     ? `    if (okr && okc${j}) {
       let co = g * P.coutG + P.c0 + col${j};
       let o = P.o_off + ob + co * OHW;
-      var v = acc${i * TN + j} + ${biasExpr('co')};${ACC}
+      var v = acc${i * TN + j} + ${biasExpr('co')};${ACC}${epilogueExpr(epi, `k${j}`, '      ')}
       out[o] = v;
     }`
     : `    if (okr && okc${j}) {
@@ -399,7 +430,21 @@ function weightOperand(rt: GpuRuntime, w: Storage, g: Geo, c: WChunk, wp: GpuSto
   return { wb: ww.b, wOff: ww.rel, wLast: ww.rel + count * g.Kw - 1 };
 }
 
-function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null, out: Storage, g: Geo): void {
+/**
+ * Whether the sg forward orders its rows (n, oh, ow) and stores vec4s (see conv_sg_fwd.wgsl).
+ * Possible when OH*OW % 4 == 0. It pays where the stores are a large share of the memory
+ * instructions: a short reduction (K = cinG*KH*KW <= 256) on a large map (the batch-fastest order
+ * skips more padding taps on small ones). Measured on lavapipe, forward ms, batch-fastest ->
+ * row-major: 16x3x64x64->64 23.4 -> 18.1, 64x3x48x48->16 16.2 -> 13.2, 64x16x24x24->32 13.0 -> 12.5;
+ * but 16x128x16x16->256 49.2 -> 51.7, 64x32x12x12->64 9.3 -> 10.3 (2026-12-05).
+ */
+function rowMajorFwd(g: Geo, TM: number): boolean {
+  if (g.OHW % 4 !== 0 || TM % 4 !== 0) return false;
+  if (convTuning.rowMajor !== 'auto') return convTuning.rowMajor;
+  return g.OHW >= 256 && g.Kw <= 256;
+}
+
+function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null, out: Storage, g: Geo, epi: ConvEpilogue | null): void {
   const p = g.p;
   const SG = sgSize(rt);
   const lim = bindLimit(rt);
@@ -422,7 +467,7 @@ function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null,
     const wg = rt.cachedDerived(w as GpuStorage, key, 2, () => packGemvWeights(rt, SG, w, p, taps));
     if (wg) {
       const xt = pack(rt, x, 0, p.N, 1, g.cinG, g.HW, 'conv2d');
-      gemvForward(rt, SG, xt, wg, bias, out, p, taps);
+      gemvForward(rt, SG, xt, wg, bias, out, p, taps, epi);
       rt.free(xt);
       return;
     }
@@ -438,7 +483,9 @@ function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null,
         })
       : null;
   const packed = cached !== null || shouldPack(g, 'fwd', rowTilesFull);
-  const pipe = sgPipeline(rt, 'conv_sg_fwd', sgRowColDefs('fwd', TM, TN, SG, packed, bias !== null, false), { TM, TN, SG, packed, b: bias !== null });
+  const e = epiCode(epi);
+  const rm = rowMajorFwd(g, TM);
+  const pipe = sgPipeline(rt, 'conv_sg_fwd', sgRowColDefs('fwd', TM, TN, SG, packed, bias !== null, false, e, rm), { TM, TN, SG, packed, b: bias !== null, e, rm });
   const packedW = new Map<WChunk, GpuStorage>();
   const packW = (c: WChunk): GpuStorage => {
     if (cached) return cached;
@@ -463,7 +510,7 @@ function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null,
       const colTiles = Math.ceil(c.cc / (SG * TN));
       const ntiles = colTiles * rowTiles * c.ng;
       const u = [...geoWords(p), Nc, Q, GQ, g.cinG, g.coutG, p.C_out, c.cc, c.c0, c.g0, rowTiles, colTiles, ntiles, wOff, first, ow.rel, 0, wLast];
-      rt.dispatch('conv2d', pipe, [xt, wb, dummy as GpuStorage, ow.b], { u }, Math.ceil(ntiles / NSG));
+      rt.dispatch('conv2d', pipe, epi ? [xt, wb, dummy as GpuStorage, ow.b, epi.coef] : [xt, wb, dummy as GpuStorage, ow.b], { u }, Math.ceil(ntiles / NSG));
       if (wp && chunks.length > 1) rt.free(wp);
     }
     rt.free(xt);
@@ -830,8 +877,27 @@ export function conv2d(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | n
   if (p.N * p.C_out * p.OH * p.OW === 0) return;
   if (convTuning.depthwise && depthwiseForward(rt, x, w, bias, out, p, convTuning.bindingLimitBytes || rt.limits.maxStorageBufferBindingSize)) return;
   const g = geo(p);
-  if (convVariant(rt) === 'sg') sgForward(rt, x, w, bias, out, g);
+  if (convVariant(rt) === 'sg') sgForward(rt, x, w, bias, out, g, null);
   else tiledForward(rt, x, w, bias, out, g);
+}
+
+/**
+ * conv2d with the epilogue `epi` applied to every output (see ConvEpilogue). The sg kernels
+ * (GEMM and GEMV) apply it in their store; the other paths (tiled, depthwise) run conv2d into
+ * a scratch buffer and then `after(scratch)`, which must write `out` (the caller's separate
+ * batch_norm pass). Returns nothing; `out` holds the result either way.
+ */
+export function conv2dEpilogue(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null, out: Storage, p: Conv2dParams, epi: ConvEpilogue, after: (y: Storage) => void): void {
+  checkF32('conv2d', x, w, out, ...(bias ? [bias] : []));
+  if (p.N * p.C_out * p.OH * p.OW === 0) return;
+  if (!(convTuning.depthwise && isDepthwise(p)) && convVariant(rt) === 'sg') {
+    sgForward(rt, x, w, bias, out, geo(p), epi);
+    return;
+  }
+  const y = rt.alloc('float32', p.N * p.C_out * p.OH * p.OW);
+  conv2d(rt, x, w, bias, y, p);
+  after(y);
+  rt.free(y);
 }
 
 export function conv2dBackwardInput(rt: GpuRuntime, gy: Storage, w: Storage, gx: Storage, p: Conv2dParams): void {

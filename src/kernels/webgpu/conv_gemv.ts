@@ -19,6 +19,7 @@ import type { GpuRuntime, GpuStorage } from './runtime.js';
 import { shader, shaderKey } from './shaders.js';
 import { SG_PER_WG } from './subgroups.js';
 import { window } from './window.js';
+import { epiCode, epilogueDecl, epilogueExpr, epilogueLoad, type ConvEpilogue } from './conv_epilogue.js';
 
 /**
  * Most output pixels (rows) the kernel takes. At 16 (a GEMM tile) it lost to the GEMM on cached
@@ -74,9 +75,9 @@ export function gemvApplies(p: Conv2dParams): boolean {
   return p.groups === 1 && M >= 1 && M <= GEMV_MAX_ROWS;
 }
 
-function defs(SG: number, MR: number): Record<string, string | number> {
+function defs(SG: number, MR: number, epi: number): Record<string, string | number> {
   const R = (f: (r: number) => string, sep = '\n') => rep(MR, f, sep);
-  const d: Record<string, string | number> = { SG, NSG: SG_PER_WG, WG: SG * SG_PER_WG, MR };
+  const d: Record<string, string | number> = { SG, NSG: SG_PER_WG, WG: SG * SG_PER_WG, MR, ...epilogueDecl(epi, 4) };
   d.ROWS = R(
     (r) => `  let okm${r} = ${r}u < P.M;
   let n${r} = min(${r}u, P.M - 1u) / OHW;
@@ -100,10 +101,10 @@ function defs(SG: number, MR: number): Record<string, string | number> {
 ${R((r) => `          acc${r} += dot(subgroupBroadcast(xv${r}, ${j}u), wv);`)}
         }`,
   );
-  d.STORE = R(
+  d.STORE = epilogueLoad(epi, 'k', 'min(co, P.C_out - 1u)', '  ') + R(
     (r) => `  if (okc && okm${r}) {
     var v = acc${r};
-    if (P.has_bias != 0u) { v += bias[co]; }
+    if (P.has_bias != 0u) { v += bias[co]; }${epilogueExpr(epi, 'k', '    ')}
     out[(n${r} * P.C_out + co) * OHW + p${r}] = v;
   }`,
   );
@@ -114,12 +115,15 @@ ${R((r) => `          acc${r} += dot(subgroupBroadcast(xv${r}, ${j}u), wv);`)}
  * out (N, C_out, OH, OW) = conv2d(x, w) + bias from `xt`, x packed channels-last ([n][ih][iw][ci4]),
  * and `wp` from packGemvWeights. The caller checked gemvApplies and gemvFits.
  */
-export function gemvForward(rt: GpuRuntime, SG: number, xt: GpuStorage, wp: GpuStorage, bias: Storage | null, out: Storage, p: Conv2dParams, t: LiveTaps): void {
+export function gemvForward(rt: GpuRuntime, SG: number, xt: GpuStorage, wp: GpuStorage, bias: Storage | null, out: Storage, p: Conv2dParams, t: LiveTaps, epi: ConvEpilogue | null = null): void {
   const M = p.N * p.OH * p.OW;
   const MR = M <= 1 ? 1 : M <= 2 ? 2 : 4;
   const Q = Math.ceil(p.C_in / 4);
-  const pipe = rt.pipeline(shaderKey('conv_sg_gemv', { SG, MR }), () => shader('conv_sg_gemv', defs(SG, MR)));
+  const e = epiCode(epi);
+  const pipe = rt.pipeline(shaderKey('conv_sg_gemv', { SG, MR, e }), () => shader('conv_sg_gemv', defs(SG, MR, e)));
   const u = [p.H, p.W, p.KH, p.KW, p.OH, p.OW, p.strideH, p.strideW, p.padH, p.padW, p.dilationH, p.dilationW, M, Q, p.C_out, bias ? 1 : 0, t.khLo, t.khN, t.kwLo, t.kwN];
   const tiles = Math.ceil(p.C_out / SG);
-  rt.dispatch('conv2d', pipe, [xt, wp, (bias ?? wp) as GpuStorage, out as GpuStorage], { u }, Math.ceil(tiles / SG_PER_WG));
+  const binds: GpuStorage[] = [xt, wp, (bias ?? wp) as GpuStorage, out as GpuStorage];
+  if (epi) binds.push(epi.coef);
+  rt.dispatch('conv2d', pipe, binds, { u }, Math.ceil(tiles / SG_PER_WG));
 }

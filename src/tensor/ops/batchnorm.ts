@@ -12,7 +12,8 @@ function dense(t: Tensor): Tensor {
   return t._isDense ? t : denseCopy(t);
 }
 
-function checkVec(name: string, v: Tensor | null, x: Tensor, C: number): void {
+/** @internal A (C) vector argument `name` of batch_norm: alive, shape [C], the dtype and device of x. */
+export function checkVec(name: string, v: Tensor | null, x: Tensor, C: number): void {
   if (!v) return;
   v.assertAlive('batch_norm');
   if (v.ndim !== 1 || v.shape[0] !== C) {

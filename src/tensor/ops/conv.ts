@@ -68,6 +68,49 @@ export function asBatched4d(op: string, x: Tensor): Tensor {
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
   const op = 'conv2d';
+  const { x4, p } = conv2dGeometry(op, x, weight, bias, opts);
+  const { N, C_out, OH, OW } = p;
+
+  const xc = x4._isDense ? x4 : denseCopy(x4);
+  const wc = weight._isDense ? weight : denseCopy(weight);
+  const bc = bias && !bias._isDense ? denseCopy(bias) : bias;
+  const out = Tensor.empty([N, C_out, OH, OW], x.dtype, x.device);
+  out.backend.conv2d(xc.storage, wc.storage, bc ? bc.storage : null, out.storage, p);
+  if (bc && bc !== bias) bc.dispose();
+
+  // Which gradients the backward will produce, decided now as PyTorch's needs_input_grad.
+  const rec = needsGrad(x4, weight, bias);
+  const gradX = rec && x4.requires_grad;
+  const gradW = rec && weight.requires_grad;
+  const gradB = rec && !!bias && bias.requires_grad;
+  // Keep only what the backward reads: w for the input gradient, x for the weight gradient.
+  if (xc !== x4 && !gradW) xc.dispose();
+  if (wc !== weight && !gradX) wc.dispose();
+
+  const y = record(op, out, [x4, weight, bias], (gy) => {
+    const g = gy._isDense ? gy : denseCopy(gy);
+    let gx: Tensor | null = null;
+    let gw: Tensor | null = null;
+    if (gradX) {
+      gx = Tensor.empty(x4.shape, x.dtype, x.device);
+      gx.backend.conv2dBackwardInput(g.storage, wc.storage, gx.storage, p);
+    }
+    if (gradW) {
+      gw = Tensor.empty(weight.shape, x.dtype, x.device);
+      gw.backend.conv2dBackwardWeight(g.storage, xc.storage, gw.storage, p);
+    }
+    const gb = gradB ? sum(g, [0, 2, 3]) : null;
+    if (g !== gy) g.dispose();
+    return [gx, gw, gb];
+  });
+  return x.ndim === 3 ? squeeze(y, 0) : y;
+}
+
+/**
+ * @internal The checks and output geometry of conv2d (every error of conv2d's docstring) for `op`:
+ * x as 4-d and the backend's Conv2dParams. Dispatches nothing.
+ */
+export function conv2dGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions): { x4: Tensor; p: Conv2dParams } {
   const x4 = asBatched4d(op, x);
   weight.assertAlive(op);
   bias?.assertAlive(op);
@@ -105,38 +148,5 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   const OH = Math.floor((H + 2 * padH - effH) / strideH) + 1;
   const OW = Math.floor((W + 2 * padW - effW) / strideW) + 1;
   const p: Conv2dParams = { N, C_in, H, W, C_out, KH, KW, OH, OW, strideH, strideW, padH, padW, dilationH, dilationW, groups };
-
-  const xc = x4._isDense ? x4 : denseCopy(x4);
-  const wc = weight._isDense ? weight : denseCopy(weight);
-  const bc = bias && !bias._isDense ? denseCopy(bias) : bias;
-  const out = Tensor.empty([N, C_out, OH, OW], x.dtype, x.device);
-  out.backend.conv2d(xc.storage, wc.storage, bc ? bc.storage : null, out.storage, p);
-  if (bc && bc !== bias) bc.dispose();
-
-  // Which gradients the backward will produce, decided now as PyTorch's needs_input_grad.
-  const rec = needsGrad(x4, weight, bias);
-  const gradX = rec && x4.requires_grad;
-  const gradW = rec && weight.requires_grad;
-  const gradB = rec && !!bias && bias.requires_grad;
-  // Keep only what the backward reads: w for the input gradient, x for the weight gradient.
-  if (xc !== x4 && !gradW) xc.dispose();
-  if (wc !== weight && !gradX) wc.dispose();
-
-  const y = record(op, out, [x4, weight, bias], (gy) => {
-    const g = gy._isDense ? gy : denseCopy(gy);
-    let gx: Tensor | null = null;
-    let gw: Tensor | null = null;
-    if (gradX) {
-      gx = Tensor.empty(x4.shape, x.dtype, x.device);
-      gx.backend.conv2dBackwardInput(g.storage, wc.storage, gx.storage, p);
-    }
-    if (gradW) {
-      gw = Tensor.empty(weight.shape, x.dtype, x.device);
-      gw.backend.conv2dBackwardWeight(g.storage, xc.storage, gw.storage, p);
-    }
-    const gb = gradB ? sum(g, [0, 2, 3]) : null;
-    if (g !== gy) g.dispose();
-    return [gx, gw, gb];
-  });
-  return x.ndim === 3 ? squeeze(y, 0) : y;
+  return { x4, p };
 }
