@@ -20,17 +20,18 @@ import { EMOTIONS } from './data/labels.js';
 import { conv2d_bn_eval } from '../tensor/ops/conv_bn.js';
 
 /**
- * bn(conv(x)), then relu when `relu`. In evaluation mode, for the plain Conv2d and BatchNorm2d
+ * bn(conv(x)), then relu when `relu`, then max_pool2d(2) when `pool`. In evaluation mode, for the plain Conv2d and BatchNorm2d
  * layers, through conv2d_bn_eval: the normalization (and relu) in the conv's store, one pass and
  * one dispatch instead of three passes; the same values (to float32 rounding). Otherwise (training,
  * subclasses, 'same' padding) the module calls. conv2d_bn_eval itself composes the differentiable
  * ops when autograd records.
  */
-export function convBn(conv: Conv2d, bn: BatchNorm2d, x: Tensor, relu_ = false): Tensor {
+export function convBn(conv: Conv2d, bn: BatchNorm2d, x: Tensor, relu_ = false, pool = false): Tensor {
   const plain = Object.getPrototypeOf(conv) === Conv2d.prototype && Object.getPrototypeOf(bn) === BatchNorm2d.prototype;
   if (bn.training || !plain || !bn.running_mean || !bn.running_var || typeof conv.padding === 'string' || x.ndim !== 4 || x.shape[1] !== conv.in_channels || bn.num_features !== conv.out_channels) {
     const y = bn.call(conv.call(x));
-    return relu_ ? relu(y) : y;
+    const z = relu_ ? relu(y) : y;
+    return pool ? max_pool2d(z, 2) : z;
   }
   return conv2d_bn_eval(x, conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.weight, bn.bias, {
     stride: conv.stride,
@@ -39,6 +40,7 @@ export function convBn(conv: Conv2d, bn: BatchNorm2d, x: Tensor, relu_ = false):
     groups: conv.groups,
     eps: bn.eps,
     relu: relu_,
+    max_pool: pool,
   });
 }
 
@@ -243,10 +245,10 @@ export class ResEmoteNet extends Module {
    * max_pool2d(relu(bn(z)), 2) of a stem stage. In training as relu(max_pool2d(bn(z), 2)): the
    * same values and gradients (relu is monotone, so it commutes with max; a window whose maximum
    * is <= 0 gives 0 and no gradient either way), with the relu and its backward on a map 4x
-   * smaller. In evaluation as one batch_norm_relu pass, then the pool.
+   * smaller. In evaluation as one fused conv2d_bn_eval (relu and pool in the conv's store).
    */
   private stage(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor {
-    return this.training ? relu(max_pool2d(bn.call(conv.call(x)), 2)) : max_pool2d(convBn(conv, bn, x, true), 2);
+    return this.training ? relu(max_pool2d(bn.call(conv.call(x)), 2)) : convBn(conv, bn, x, true, true);
   }
 
   override forward(x: Tensor): Tensor {

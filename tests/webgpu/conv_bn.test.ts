@@ -10,7 +10,7 @@
  * Tolerance: |gpu - cpu| <= 1e-4 * max(1, max |cpu|), as tests/webgpu/conv.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { batch_norm, conv2d, conv2d_bn_eval, no_grad, relu, tensor, type Tensor } from '../../src/index.js';
+import { batch_norm, conv2d, conv2d_bn_eval, max_pool2d, no_grad, relu, tensor, type Tensor } from '../../src/index.js';
 import { convTuning } from '../../src/kernels/webgpu/conv.js';
 import { manual_seed, randn, rand } from '../../src/tensor/index.js';
 import { ResEmoteNet } from '../../src/resemotenet/model.js';
@@ -47,6 +47,7 @@ interface Case {
   bias?: boolean;
   affine?: boolean;
   relu?: boolean;
+  pool?: boolean;
 }
 
 /** The case's tensors on cpu and webgpu (same values), the running_var positive. */
@@ -63,11 +64,12 @@ function make(c: Case) {
   return (d: 'cpu' | 'webgpu') => ({ x: on(x, d)!, w: on(w, d)!, b: on(b, d), rm: on(rm, d)!, rv: on(rv, d)!, bw: on(bw, d), bb: on(bb, d) });
 }
 
-const opts = (c: Case) => ({ stride: c.stride ?? 1, padding: c.padding ?? 0, groups: c.groups ?? 1, eps: 1e-3, relu: c.relu ?? true });
+const opts = (c: Case) => ({ stride: c.stride ?? 1, padding: c.padding ?? 0, groups: c.groups ?? 1, eps: 1e-3, relu: c.relu ?? true, max_pool: c.pool ?? false });
 
 async function reference(c: Case, t: ReturnType<ReturnType<typeof make>>): Promise<Float32Array> {
   const y = batch_norm(conv2d(t.x, t.w, t.b, opts(c)), t.rm, t.rv, t.bw, t.bb, false, 0.1, 1e-3);
-  return (await (c.relu ?? true ? relu(y) : y).data()) as Float32Array;
+  const z = c.relu ?? true ? relu(y) : y;
+  return (await (c.pool ? max_pool2d(z, 2) : z).data()) as Float32Array;
 }
 
 async function fused(c: Case, t: ReturnType<ReturnType<typeof make>>): Promise<Float32Array> {
@@ -85,6 +87,10 @@ const CASES: [string, Case][] = [
   ['GEMM, groups 2', { N: 2, C_in: 8, H: 5, W: 5, C_out: 12, k: 3, padding: 1, groups: 2 }],
   ['batch 1, 2x2 map (the GEMV from the 2nd call)', { N: 1, C_in: 20, H: 2, W: 2, C_out: 24, k: 3, padding: 1 }],
   ['batch 1, 1x1 map', { N: 1, C_in: 12, H: 1, W: 1, C_out: 9, k: 3, padding: 1, relu: false }],
+  ['then max_pool2d(2): a stem (rows in 2x2 windows, the max stored)', { N: 2, C_in: 3, H: 16, W: 12, C_out: 16, k: 3, padding: 1, pool: true }],
+  ['then max_pool2d(2), no relu (negative values pooled), groups, partial tiles', { N: 3, C_in: 8, H: 6, W: 10, C_out: 12, k: 3, padding: 1, groups: 2, pool: true, relu: false }],
+  ['then max_pool2d(2) of an odd output (the pool floors; a separate pass)', { N: 2, C_in: 4, H: 7, W: 9, C_out: 8, k: 3, padding: 1, pool: true }],
+  ['batch 1, 2x2 map, then max_pool2d(2) (not the GEMV)', { N: 1, C_in: 20, H: 2, W: 2, C_out: 24, k: 3, padding: 1, pool: true }],
   ['depthwise (a separate batch_norm pass)', { N: 2, C_in: 6, H: 8, W: 8, C_out: 6, k: 3, padding: 1, groups: 6 }],
 ];
 
@@ -115,6 +121,7 @@ describe.runIf(hasGpu)('conv2d_bn_eval on webgpu', () => {
     manual_seed(8);
     const m = make(c);
     close('chunked', await reference(c, m('cpu')), await fused(c, m('webgpu')));
+    close('chunked, pooled', await reference({ ...c, pool: true }, m('cpu')), await fused({ ...c, pool: true }, m('webgpu')));
   });
 
   it('NaN stays NaN through the relu; a write to running_var is seen (coefficient cache)', async () => {
@@ -130,6 +137,16 @@ describe.runIf(hasGpu)('conv2d_bn_eval on webgpu', () => {
     const ref = await reference(c, cpu);
     expect(ref.some((v) => Number.isNaN(v))).toBe(true);
     close('with NaN', ref, await fused(c, gpu));
+    const cp: Case = { ...c, H: 6, W: 6, pool: true };
+    const mp = make(cp);
+    const [cpuP, gpuP] = [mp('cpu'), mp('webgpu')];
+    const xp = Float32Array.from(await cpuP.x.data());
+    xp[1 * 144 + 2 * 36 + 3 * 6 + 4] = NaN;
+    cpuP.x = tensor(xp).view(2, 4, 6, 6);
+    gpuP.x = cpuP.x.to('webgpu');
+    const refP = await reference(cp, cpuP);
+    expect(refP.some((v) => Number.isNaN(v))).toBe(true);
+    close('with NaN, pooled', refP, await fused(cp, gpuP));
     close('with NaN, 2nd call', ref, await fused(c, gpu));
     for (const t of [cpu.rv, gpu.rv]) constant_(t, 3);
     for (const t of [cpu.bw!, gpu.bw!]) constant_(t, 0.5);
@@ -147,8 +164,8 @@ describe.runIf(hasGpu)('conv2d_bn_eval on webgpu', () => {
       y.mul(y).sum().backward();
       return [await vals(y), await vals(x.grad!), await vals(w.grad!)];
     };
-    const a = await grads((x, w) => conv2d_bn_eval(x, w, m.b, m.rm, m.rv, m.bw, m.bb, opts(c)));
-    const b = await grads((x, w) => relu(batch_norm(conv2d(x, w, m.b, opts(c)), m.rm, m.rv, m.bw, m.bb, false, 0.1, 1e-3)));
+    const a = await grads((x, w) => conv2d_bn_eval(x, w, m.b, m.rm, m.rv, m.bw, m.bb, { ...opts(c), max_pool: true }));
+    const b = await grads((x, w) => max_pool2d(relu(batch_norm(conv2d(x, w, m.b, opts(c)), m.rm, m.rv, m.bw, m.bb, false, 0.1, 1e-3)), 2));
     for (let i = 0; i < 3; i++) close(['y', 'grad x', 'grad w'][i]!, b[i]!, a[i]!, 1e-6);
   });
 

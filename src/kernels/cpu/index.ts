@@ -27,6 +27,7 @@ import { matmul } from './matmul.js';
 import { softmax, softmaxBackward } from './softmax.js';
 import { random } from './random.js';
 import * as conv from './conv.js';
+import { pool2x2Params } from '../backend.js';
 import * as pool from './pool.js';
 import * as bn from './batchnorm.js';
 import * as se from './se.js';
@@ -86,11 +87,19 @@ export class CpuBackend implements Backend {
     rv: Storage,
     out: Storage,
     p: Conv2dParams,
-    e: { eps: number; relu: boolean },
+    e: { eps: number; relu: boolean; maxPool2x2?: boolean },
   ): void {
-    // the reference: the two primitives, the batch_norm in place
-    conv.conv2d(x, w, bias, out, p);
-    bn.batchNormEval(out, bnWeight, bnBias, rm, rv, out, { N: p.N, C: p.C_out, S: p.OH * p.OW, eps: e.eps, momentum: 0, relu: e.relu });
+    // the reference: the primitives in sequence, the batch_norm in place
+    if (e.maxPool2x2 && (p.OH % 2 !== 0 || p.OW % 2 !== 0)) throw new RangeError(`conv2dBatchNormEval: a fused 2x2 max pool needs an even output size, got ${p.OH}x${p.OW}`);
+    const y = e.maxPool2x2 ? this.alloc('float32', p.N * p.C_out * p.OH * p.OW) : out;
+    conv.conv2d(x, w, bias, y, p);
+    bn.batchNormEval(y, bnWeight, bnBias, rm, rv, y, { N: p.N, C: p.C_out, S: p.OH * p.OW, eps: e.eps, momentum: 0, relu: e.relu });
+    if (e.maxPool2x2) {
+      const idx = this.alloc('int32', out.size);
+      pool.maxPool2d(y, out, idx, pool2x2Params(p.N, p.C_out, p.OH, p.OW));
+      this.free(idx);
+      this.free(y);
+    }
   }
   conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, p: Conv2dParams): void {
     conv.conv2dBackwardInput(gy, w, gx, p);

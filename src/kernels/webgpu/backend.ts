@@ -28,6 +28,7 @@ import * as sm from './softmax.js';
 import * as rnd from './random.js';
 import * as opt from './optim.js';
 import * as conv from './conv.js';
+import { pool2x2Params } from '../backend.js';
 import * as pool from './pool.js';
 import * as bn from './batchnorm.js';
 import * as se from './se.js';
@@ -88,9 +89,10 @@ export class WebGPUBackend implements Backend {
     rv: Storage,
     out: Storage,
     p: Conv2dParams,
-    e: { eps: number; relu: boolean },
+    e: { eps: number; relu: boolean; maxPool2x2?: boolean },
   ): void {
     const bp = { N: p.N, C: p.C_out, S: p.OH * p.OW, eps: e.eps, momentum: 0, relu: e.relu };
+    const pooled = e.maxPool2x2 === true;
     // dtypes checked before any dispatch (the coefficient pass is one)
     for (const t of [x, w, bias, bnWeight, bnBias, rm, rv, out]) {
       if (t && t.dtype !== 'float32') throw new TypeError(`conv2dBatchNormEval: webgpu supports float32 only, got ${t.dtype}`);
@@ -98,7 +100,15 @@ export class WebGPUBackend implements Backend {
     if (p.N * p.C_out * p.OH * p.OW === 0) return;
     const { coef, owned } = bn.batchNormEvalCoef(this.rt, bnWeight, bnBias, rm, rv, p.C_out, e.eps);
     try {
-      conv.conv2dEpilogue(this.rt, x, w, bias, out, p, { coef, relu: e.relu }, (y) => bn.batchNormEval(this.rt, y, bnWeight, bnBias, rm, rv, out, bp));
+      conv.conv2dEpilogue(this.rt, x, w, bias, out, p, { coef, relu: e.relu, pool: pooled }, (y) => {
+        if (!pooled) return bn.batchNormEval(this.rt, y, bnWeight, bnBias, rm, rv, out, bp);
+        const z = this.rt.alloc('float32', y.size);
+        const idx = this.rt.alloc('int32', out.size);
+        bn.batchNormEval(this.rt, y, bnWeight, bnBias, rm, rv, z, bp);
+        pool.maxPool2d(this.rt, z, out, idx, pool2x2Params(p.N, p.C_out, p.OH, p.OW));
+        this.rt.free(idx);
+        this.rt.free(z);
+      });
     } finally {
       if (owned) this.rt.free(coef);
     }

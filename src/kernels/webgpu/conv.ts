@@ -188,7 +188,15 @@ const NSG = 8; // subgroups per workgroup in the sg kernels
 // sg variant code generation
 
 /** Row setup, loads and multiply-adds shared by the sg forward and input-gradient kernels. */
-function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number, packed: boolean, hasBias: boolean, accumulate: boolean, epi = 0, rowMajor = false): Record<string, string | number> {
+/**
+ * The order of the GEMM rows of the sg forward: 'batch' (oh, ow, n), batch fastest; 'row' (n, oh,
+ * ow) with vec4 stores of 4 consecutive pixels; 'pool' (n, oh/2, ow/2, oh%2, ow%2): each 4 rows are
+ * a 2x2 window, and the store writes their max (max_pool2d(2) fused after the epilogue).
+ */
+type RowOrder = 'batch' | 'row' | 'pool';
+
+function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number, packed: boolean, hasBias: boolean, accumulate: boolean, epi = 0, order: RowOrder = 'batch'): Record<string, string | number> {
+  const rowMajor = order === 'row';
   // accumulation is specialized: a read of out[] under a runtime flag still costs a per-lane loop on lavapipe
   const ACC = accumulate ? ' v += out[o];' : '';
   const R = TM / SG;
@@ -200,7 +208,13 @@ function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number,
   d.ROWS = Rr(
     (r) => `  let row${r} = rowTile * ${TM}u + ${r * SG}u + lane;
   let okm${r} = row${r} < M;` +
-      (rowMajor
+      (order === 'pool'
+        ? `
+  let n${r} = row${r} / OHW;
+  let wi${r} = (row${r} % OHW) / 4u;
+  let sub${r} = row${r} % 4u;
+  let p${r} = (2u * (wi${r} / (P.OW / 2u)) + sub${r} / 2u) * P.OW + 2u * (wi${r} % (P.OW / 2u)) + sub${r} % 2u;`
+        : rowMajor
         ? `
   let n${r} = row${r} / OHW;
   let p${r} = row${r} % OHW;`
@@ -211,7 +225,7 @@ function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number,
         ? `
   let ih0_${r} = i32((p${r} / P.OW) * P.sH) - i32(P.pH);
   let iw0_${r} = i32((p${r} % P.OW) * P.sW) - i32(P.pW);
-  let ob${r} = n${r} * P.C_out * OHW + p${r};`
+  let ob${r} = ${order === 'pool' ? `n${r} * P.C_out * (OHW / 4u) + wi${r}` : `n${r} * P.C_out * OHW + p${r}`};`
         : `
   let ihs${r} = i32(p${r} / P.W) + i32(P.pH);
   let iws${r} = i32(p${r} % P.W) + i32(P.pW);
@@ -278,6 +292,33 @@ ${J(
       let co = g * P.coutG + P.c0 + col${j};
       var v = vec4<f32>(${rep(4, (t) => `acc${(i + t) * TN + j}`, ', ')}) + ${biasExpr('co')};${epilogueExpr(epi, `k${j}`, '      ', 'vec4<f32>')}
       out[(P.o_off + ob + co * OHW) / 4u] = v;
+    }`,
+)}
+  }`;
+      });
+    return d;
+  }
+  if (order === 'pool') {
+    // rows i..i+3 are one 2x2 window: the max of the 4 normalized values (NaN propagates, as max_pool2d)
+    d.STORE =
+      head +
+      rep(TM / 4, (i4) => {
+        const i = 4 * i4;
+        return `  {
+    let ob = subgroupBroadcast(ob${Math.floor(i / SG)}, ${i % SG}u);
+    let okr = subgroupBroadcast(select(0u, 1u, okm${Math.floor(i / SG)}), ${i % SG}u) != 0u;
+${J(
+  (j) => `    if (okr && okc${j}) {
+      let co = g * P.coutG + P.c0 + col${j};
+      var m = 0.0;
+${rep(
+  4,
+  (t) => `      {
+        var v = acc${(i + t) * TN + j} + ${biasExpr('co')};${epilogueExpr(epi, `k${j}`, '        ')}
+        ${t === 0 ? 'm = v;' : 'm = select(m, v, v > m || (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u);'}
+      }`,
+)}
+      out[P.o_off + ob + co * (OHW / 4u)] = m;
     }`,
 )}
   }`;
@@ -445,6 +486,8 @@ function rowMajorFwd(g: Geo, TM: number): boolean {
 }
 
 function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null, out: Storage, g: Geo, epi: ConvEpilogue | null): void {
+  // with epi.pool the output is (N, C_out, OH/2, OW/2): outPix pixels per channel
+  const outPix = epi?.pool ? g.OHW / 4 : g.OHW;
   const p = g.p;
   const SG = sgSize(rt);
   const lim = bindLimit(rt);
@@ -462,7 +505,7 @@ function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null,
   const [khLo, khHi] = liveTaps(p.KH, p.strideH, p.padH, p.dilationH, p.OH, p.H);
   const [kwLo, kwHi] = liveTaps(p.KW, p.strideW, p.padW, p.dilationW, p.OW, p.W);
   const taps = { khLo, khN: khHi - khLo, kwLo, kwN: kwHi - kwLo };
-  if (convTuning.gemv && convTuning.cacheWeights && gemvApplies(p) && taps.khN * taps.kwN > 0 && gemvFits(rt, SG, p, taps)) {
+  if (!epi?.pool && convTuning.gemv && convTuning.cacheWeights && gemvApplies(p) && taps.khN * taps.kwN > 0 && gemvFits(rt, SG, p, taps)) {
     const key = `conv_sg_gemv ${SG} ${g.cinG} ${p.KH}x${p.KW} ${khLo}+${taps.khN} ${kwLo}+${taps.kwN}`;
     const wg = rt.cachedDerived(w as GpuStorage, key, 2, () => packGemvWeights(rt, SG, w, p, taps));
     if (wg) {
@@ -484,8 +527,8 @@ function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null,
       : null;
   const packed = cached !== null || shouldPack(g, 'fwd', rowTilesFull);
   const e = epiCode(epi);
-  const rm = rowMajorFwd(g, TM);
-  const pipe = sgPipeline(rt, 'conv_sg_fwd', sgRowColDefs('fwd', TM, TN, SG, packed, bias !== null, false, e, rm), { TM, TN, SG, packed, b: bias !== null, e, rm });
+  const order: RowOrder = epi?.pool ? 'pool' : rowMajorFwd(g, TM) ? 'row' : 'batch';
+  const pipe = sgPipeline(rt, 'conv_sg_fwd', sgRowColDefs('fwd', TM, TN, SG, packed, bias !== null, false, e, order), { TM, TN, SG, packed, b: bias !== null, e, order });
   const packedW = new Map<WChunk, GpuStorage>();
   const packW = (c: WChunk): GpuStorage => {
     if (cached) return cached;
@@ -500,7 +543,7 @@ function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null,
   const dummy = bias ?? x;
   for (const [n0, Nc] of bat) {
     const xt = pack(rt, x, n0 * p.C_in * g.HW, Nc, p.groups, g.cinG, g.HW, 'conv2d');
-    const ow = window(rt, out, n0 * p.C_out * g.OHW, Nc * p.C_out * g.OHW);
+    const ow = window(rt, out, n0 * p.C_out * outPix, Nc * p.C_out * outPix);
     const M = Nc * g.OHW;
     const rowTiles = Math.ceil(M / TM);
     for (const c of chunks) {
@@ -884,11 +927,13 @@ export function conv2d(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | n
 /**
  * conv2d with the epilogue `epi` applied to every output (see ConvEpilogue). The sg kernels
  * (GEMM and GEMV) apply it in their store; the other paths (tiled, depthwise) run conv2d into
- * a scratch buffer and then `after(scratch)`, which must write `out` (the caller's separate
- * batch_norm pass). Returns nothing; `out` holds the result either way.
+ * a scratch buffer (N, C_out, OH, OW) and then `after(scratch)`, which must write `out` (the
+ * caller's separate batch_norm and pooling passes). `out` holds the result either way.
+ * @throws RangeError when epi.pool and OH or OW is odd.
  */
 export function conv2dEpilogue(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null, out: Storage, p: Conv2dParams, epi: ConvEpilogue, after: (y: Storage) => void): void {
   checkF32('conv2d', x, w, out, ...(bias ? [bias] : []));
+  if (epi.pool && (p.OH % 2 !== 0 || p.OW % 2 !== 0)) throw new RangeError(`conv2d: a fused 2x2 max pool needs an even output size, got ${p.OH}x${p.OW}`);
   if (p.N * p.C_out * p.OH * p.OW === 0) return;
   if (!(convTuning.depthwise && isDepthwise(p)) && convVariant(rt) === 'sg') {
     sgForward(rt, x, w, bias, out, geo(p), epi);

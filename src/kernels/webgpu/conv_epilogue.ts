@@ -15,6 +15,12 @@ import type { GpuStorage } from './runtime.js';
 export interface ConvEpilogue {
   coef: GpuStorage;
   relu: boolean;
+  /**
+   * Then max_pool2d(kernel 2, stride 2): the output is (N, C_out, OH/2, OW/2) (OH, OW even). The
+   * sg GEMM orders its rows so that each 4 are a 2x2 window and stores their max: no pooling
+   * pass, a quarter of the stores.
+   */
+  pool: boolean;
 }
 
 /**

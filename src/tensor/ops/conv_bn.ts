@@ -12,6 +12,7 @@ import { batch_norm, checkVec } from './batchnorm.js';
 import { conv2d, conv2dGeometry, type Conv2dOptions } from './conv.js';
 import { relu as reluOp } from './elementwise.js';
 import { denseCopy, squeeze } from './views.js';
+import { max_pool2d } from './pool.js';
 
 /** Options of {@link conv2d_bn_eval}: conv2d's, the batch_norm's eps, and whether a relu follows. */
 export interface Conv2dBnEvalOptions extends Conv2dOptions {
@@ -19,16 +20,21 @@ export interface Conv2dBnEvalOptions extends Conv2dOptions {
   eps?: number;
   /** Apply relu to the normalized output (default false). NaN stays NaN. */
   relu?: boolean;
+  /**
+   * Then max_pool2d(kernel_size 2, stride 2) (default false): output (N, C_out, floor(OH/2),
+   * floor(OW/2)). With an even OH and OW the webgpu sg kernels write only the pooled values.
+   */
+  max_pool?: boolean;
 }
 
 /**
- * relu?(batch_norm(conv2d(x, weight, bias, opts), running_mean, running_var, bn_weight, bn_bias,
- * training = false, eps)): the same values as the composition (within float32 rounding: the
+ * [max_pool2d(., 2) of] relu?(batch_norm(conv2d(x, weight, bias, opts), running_mean, running_var,
+ * bn_weight, bn_bias, training = false, eps)): the same values as the composition (within float32 rounding: the
  * normalization is applied to the conv's float32 result, not folded into the weights).
  *
  * Shapes: x (N, C_in, H, W) or (C_in, H, W); weight (C_out, C_in/groups, KH, KW); bias, and the
  * batch_norm's running_mean, running_var, bn_weight, bn_bias: (C_out) (bias, bn_weight, bn_bias
- * may be null) -> (N, C_out, OH, OW) (or unbatched), OH/OW as conv2d.
+ * may be null) -> (N, C_out, OH, OW) (or unbatched), OH/OW as conv2d, halved (floor) by max_pool.
  * When autograd would record (grad enabled and an input requiring grad) it IS the composition
  * of conv2d, batch_norm and relu, so gradients are PyTorch's; the running statistics are
  * constants (evaluation mode) and are never updated.
@@ -49,9 +55,18 @@ export function conv2d_bn_eval(
   const eps = opts.eps ?? 1e-5;
   const relu = opts.relu ?? false;
   const { x4, p } = conv2dGeometry('conv2d_bn_eval', x, weight, bias, opts);
+  const pool = opts.max_pool ?? false;
   if (is_grad_enabled() && needsGrad(x, weight, bias, bn_weight, bn_bias)) {
     const y = batch_norm(conv2d(x, weight, bias, opts), running_mean, running_var, bn_weight, bn_bias, false, 0.1, eps);
-    return relu ? reluOp(y) : y;
+    const z = relu ? reluOp(y) : y;
+    return pool ? max_pool2d(z, 2) : z;
+  }
+  if (pool && (p.OH % 2 !== 0 || p.OW % 2 !== 0 || p.OH < 2 || p.OW < 2)) {
+    // odd sizes: the pool floors; a separate pass
+    const y = conv2d_bn_eval(x, weight, bias, running_mean, running_var, bn_weight, bn_bias, { ...opts, max_pool: false });
+    const z = max_pool2d(y, 2);
+    y.dispose();
+    return z;
   }
   const C = p.C_out;
   for (const [name, v] of [['running_mean', running_mean], ['running_var', running_var], ['weight', bn_weight], ['bias', bn_bias]] as const) {
@@ -62,9 +77,9 @@ export function conv2d_bn_eval(
   const dense = (t: Tensor | null): Tensor | null => (t && !t._isDense ? denseCopy(t) : t);
   const parts = [x4, weight, bias, bn_weight, bn_bias, running_mean, running_var];
   const d = parts.map(dense);
-  const out = Tensor.empty([p.N, C, p.OH, p.OW], x.dtype, x.device);
+  const out = Tensor.empty(pool ? [p.N, C, p.OH / 2, p.OW / 2] : [p.N, C, p.OH, p.OW], x.dtype, x.device);
   const st = (i: number) => d[i]?.storage ?? null;
-  out.backend.conv2dBatchNormEval(st(0)!, st(1)!, st(2), st(3), st(4), st(5)!, st(6)!, out.storage, p, { eps, relu });
+  out.backend.conv2dBatchNormEval(st(0)!, st(1)!, st(2), st(3), st(4), st(5)!, st(6)!, out.storage, p, { eps, relu, maxPool2x2: pool });
   d.forEach((t, i) => {
     if (t && t !== parts[i]) t.dispose();
   });
