@@ -20,6 +20,8 @@ import type { Backend, BatchNormParams, Storage } from '../../src/kernels/backen
 import { gpuAvailable } from '../helpers/webgpu.js';
 import { webgpuRuntime } from '../../src/index.js';
 import { sgSize, sgTuning } from '../../src/kernels/webgpu/subgroups.js';
+import { BatchNorm2d } from '../../src/nn/layers/batchnorm.js';
+import { randn, tensor } from '../../src/tensor/index.js';
 
 const hasGpu = await gpuAvailable();
 
@@ -191,5 +193,22 @@ describe.runIf(hasGpu)('webgpu batch_norm eval coefficients cache', () => {
     expect(coefCopy()).toBeNull(); // dropped by the write
     await same('after writing running_var');
     for (const s of [...Object.values(G)]) gpu.free(s);
+  });
+});
+
+describe.runIf(hasGpu)('webgpu BatchNorm2d num_batches_tracked', () => {
+  it('counts training calls (a fill of the known count), and after a load on the device (an add)', async () => {
+    const bn = new BatchNorm2d(3).to('webgpu');
+    const x = randn([4, 3, 2, 2]).to('webgpu');
+    for (let i = 0; i < 3; i++) bn.call(x);
+    expect(await bn.num_batches_tracked!.item()).toBe(3);
+    bn.load_state_dict({ ...bn.state_dict(), num_batches_tracked: tensor(7, { dtype: 'int32' }).to('webgpu') });
+    bn.call(x);
+    expect(await bn.num_batches_tracked!.item()).toBe(8);
+    bn.call(x);
+    expect(await bn.num_batches_tracked!.item()).toBe(9);
+    bn.eval();
+    bn.call(x);
+    expect(await bn.num_batches_tracked!.item()).toBe(9);
   });
 });

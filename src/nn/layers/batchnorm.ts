@@ -98,11 +98,17 @@ export abstract class _BatchNorm extends Module {
           'use a numeric momentum, or load the state dict while the module is on cpu',
       );
     } else value = NaN;
-    no_grad(() => {
-      const next = nbt.add(1);
-      copyInto(nbt, next, `${this._get_name()}.num_batches_tracked`);
-      next.dispose();
-    });
+    if (!Number.isNaN(value) && nbt.storage.size === 1 && nbt.numel() === 1) {
+      // the count is known here: one fill of its own 1-element storage instead of an add and a copy
+      nbt.backend.fill(nbt.storage, value + 1);
+      nbt._version++;
+    } else {
+      no_grad(() => {
+        const next = nbt.add(1);
+        copyInto(nbt, next, `${this._get_name()}.num_batches_tracked`);
+        next.dispose();
+      });
+    }
     this._nbtHost = Number.isNaN(value) ? null : { t: nbt, version: nbt._version, value: value + 1 };
     return value + 1;
   }
