@@ -59,7 +59,14 @@ for (const name of Object.getOwnPropertyNames(proto)) {
       recs.push({
         method: name,
         phase,
-        args: args.map((a) => (isStorage(a) ? { __s: true, dtype: a.dtype, size: a.size } : a === null || typeof a !== 'object' ? a : structuredClone(a))),
+        args: args.map((a) => {
+          if (isStorage(a)) return { __s: true, dtype: a.dtype, size: a.size };
+          if (a === null || typeof a !== 'object') return a;
+          // storages inside a parameter object (e.g. conv2dBatchNormEval's residual) as descriptors too
+          const o: Record<string, unknown> = {};
+          for (const [k, v] of Object.entries(a)) o[k] = isStorage(v) ? { __s: true, dtype: v.dtype, size: v.size } : structuredClone(v);
+          return o;
+        }),
       });
     }
     return (f as (...x: unknown[]) => unknown).apply(be, args);
@@ -165,13 +172,20 @@ interface Row {
 const rows: Row[] = [];
 for (const g of groups.values()) {
   const bufs: Storage[] = [];
-  const args = g.rec.args.map((a) => {
+  const materialize = (a: unknown): unknown => {
     if (a && typeof a === 'object' && (a as { __s?: boolean }).__s) {
       const { dtype, size } = a as { dtype: 'float32' | 'int32'; size: number };
       const s = be.alloc(dtype, size);
       be.fill(s, dtype === 'int32' ? 0 : 0.01);
       bufs.push(s);
       return s;
+    }
+    return a;
+  };
+  const args = g.rec.args.map((a) => {
+    if (a && typeof a === 'object' && (a as { __s?: boolean }).__s) return materialize(a);
+    if (a && typeof a === 'object' && !Array.isArray(a) && Object.values(a).some((v) => v && typeof v === 'object' && (v as { __s?: boolean }).__s)) {
+      return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, materialize(v)]));
     }
     return a;
   });

@@ -126,6 +126,14 @@ export interface AdaptivePool2dParams {
   OW: number;
 }
 
+/** What Backend.conv2dBatchNormEval applies after the batch_norm. */
+export interface ConvBatchNormEpilogue {
+  eps: number;
+  relu: boolean;
+  maxPool2x2?: boolean;
+  residual?: Storage | null;
+}
+
 /** The Pool2dParams of max_pool2d(kernel 2, stride 2) over (N, C, H, W), H and W even. */
 export function pool2x2Params(N: number, C: number, H: number, W: number): Pool2dParams {
   return { N, C, H, W, OH: H / 2, OW: W / 2, KH: 2, KW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0, dilationH: 1, dilationW: 1, countIncludePad: true, divisorOverride: 0 };
@@ -248,8 +256,9 @@ export interface Backend {
   /**
    * Inference's conv -> BatchNorm2d (eval) [-> ReLU] [-> MaxPool2d(2)]: out = batchNormEval(
    * conv2d(x, w, bias)) with (bnWeight, bnBias, runningMean, runningVar) over the C_out channels
-   * and `bn.eps`, then relu when `bn.relu` (NaN stays NaN), then when `bn.maxPool2x2` max_pool2d
-   * with kernel 2 and stride 2 (out is then (N, C_out, OH/2, OW/2); OH and OW must be even).
+   * and `bn.eps`, plus `bn.residual` (N, C_out, OH, OW) when given, then relu when `bn.relu`
+   * (NaN stays NaN), then when `bn.maxPool2x2` max_pool2d with kernel 2 and stride 2 (out is then
+   * (N, C_out, OH/2, OW/2); OH and OW must be even; not with a residual).
    * The same values as the primitives in sequence (webgpu: in the conv's store, one pass).
    */
   conv2dBatchNormEval(
@@ -262,7 +271,7 @@ export interface Backend {
     runningVar: Storage,
     out: Storage,
     p: Conv2dParams,
-    bn: { eps: number; relu: boolean; maxPool2x2?: boolean },
+    bn: ConvBatchNormEpilogue,
   ): void;
   /** gx (N, C_in, H, W) = d loss / d x, overwritten. */
   conv2dBackwardInput(gy: Storage, w: Storage, gx: Storage, p: Conv2dParams): void;

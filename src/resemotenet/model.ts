@@ -20,16 +20,17 @@ import { EMOTIONS } from './data/labels.js';
 import { conv2d_bn_eval } from '../tensor/ops/conv_bn.js';
 
 /**
- * bn(conv(x)), then relu when `relu`, then max_pool2d(2) when `pool`. In evaluation mode, for the plain Conv2d and BatchNorm2d
+ * bn(conv(x)) (+ residual), then relu when `relu`, then max_pool2d(2) when `pool`. In evaluation mode, for the plain Conv2d and BatchNorm2d
  * layers, through conv2d_bn_eval: the normalization (and relu) in the conv's store, one pass and
  * one dispatch instead of three passes; the same values (to float32 rounding). Otherwise (training,
  * subclasses, 'same' padding) the module calls. conv2d_bn_eval itself composes the differentiable
  * ops when autograd records.
  */
-export function convBn(conv: Conv2d, bn: BatchNorm2d, x: Tensor, relu_ = false, pool = false): Tensor {
+export function convBn(conv: Conv2d, bn: BatchNorm2d, x: Tensor, relu_ = false, pool = false, residual: Tensor | null = null): Tensor {
   const plain = Object.getPrototypeOf(conv) === Conv2d.prototype && Object.getPrototypeOf(bn) === BatchNorm2d.prototype;
   if (bn.training || !plain || !bn.running_mean || !bn.running_var || typeof conv.padding === 'string' || x.ndim !== 4 || x.shape[1] !== conv.in_channels || bn.num_features !== conv.out_channels) {
-    const y = bn.call(conv.call(x));
+    let y = bn.call(conv.call(x));
+    if (residual) y = y.add(residual);
     const z = relu_ ? relu(y) : y;
     return pool ? max_pool2d(z, 2) : z;
   }
@@ -41,6 +42,7 @@ export function convBn(conv: Conv2d, bn: BatchNorm2d, x: Tensor, relu_ = false, 
     eps: bn.eps,
     relu: relu_,
     max_pool: pool,
+    residual,
   });
 }
 
@@ -68,9 +70,9 @@ export class ResidualBlock extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    const out = convBn(this.conv2, this.bn2, convBn(this.conv1, this.bn1, x, true));
     const sc = this.shortcut.length === 0 ? x : this.shortcutForward(x);
-    return relu(out.add(sc));
+    // in evaluation the add and the relu happen in conv2's store (convBn)
+    return convBn(this.conv2, this.bn2, convBn(this.conv1, this.bn1, x, true), true, false, sc);
   }
 
   /** The projection shortcut: conv 1x1 + BatchNorm2d, fused in evaluation (see convBn) when it is that pair. */

@@ -48,6 +48,7 @@ interface Case {
   affine?: boolean;
   relu?: boolean;
   pool?: boolean;
+  residual?: boolean;
 }
 
 /** The case's tensors on cpu and webgpu (same values), the running_var positive. */
@@ -60,20 +61,24 @@ function make(c: Case) {
   const rv = rand([c.C_out]).add(0.2);
   const bw = c.affine === false ? null : randn([c.C_out]);
   const bb = c.affine === false ? null : randn([c.C_out]);
+  const OH = Math.floor((c.H + 2 * (c.padding ?? 0) - c.k) / (c.stride ?? 1)) + 1;
+  const OW = Math.floor((c.W + 2 * (c.padding ?? 0) - c.k) / (c.stride ?? 1)) + 1;
+  const res = c.residual ? randn([c.N, c.C_out, OH, OW]) : null;
   const on = (t: Tensor | null, d: 'cpu' | 'webgpu') => (t ? t.to(d) : null);
-  return (d: 'cpu' | 'webgpu') => ({ x: on(x, d)!, w: on(w, d)!, b: on(b, d), rm: on(rm, d)!, rv: on(rv, d)!, bw: on(bw, d), bb: on(bb, d) });
+  return (d: 'cpu' | 'webgpu') => ({ x: on(x, d)!, w: on(w, d)!, b: on(b, d), rm: on(rm, d)!, rv: on(rv, d)!, bw: on(bw, d), bb: on(bb, d), res: on(res, d) });
 }
 
 const opts = (c: Case) => ({ stride: c.stride ?? 1, padding: c.padding ?? 0, groups: c.groups ?? 1, eps: 1e-3, relu: c.relu ?? true, max_pool: c.pool ?? false });
 
 async function reference(c: Case, t: ReturnType<ReturnType<typeof make>>): Promise<Float32Array> {
-  const y = batch_norm(conv2d(t.x, t.w, t.b, opts(c)), t.rm, t.rv, t.bw, t.bb, false, 0.1, 1e-3);
+  let y = batch_norm(conv2d(t.x, t.w, t.b, opts(c)), t.rm, t.rv, t.bw, t.bb, false, 0.1, 1e-3);
+  if (t.res) y = y.add(t.res);
   const z = c.relu ?? true ? relu(y) : y;
   return (await (c.pool ? max_pool2d(z, 2) : z).data()) as Float32Array;
 }
 
 async function fused(c: Case, t: ReturnType<ReturnType<typeof make>>): Promise<Float32Array> {
-  return (await conv2d_bn_eval(t.x, t.w, t.b, t.rm, t.rv, t.bw, t.bb, opts(c)).data()) as Float32Array;
+  return (await conv2d_bn_eval(t.x, t.w, t.b, t.rm, t.rv, t.bw, t.bb, { ...opts(c), residual: t.res }).data()) as Float32Array;
 }
 
 const vals = async (t: Tensor): Promise<number[]> => Array.from(await t.data());
@@ -91,6 +96,10 @@ const CASES: [string, Case][] = [
   ['then max_pool2d(2), no relu (negative values pooled), groups, partial tiles', { N: 3, C_in: 8, H: 6, W: 10, C_out: 12, k: 3, padding: 1, groups: 2, pool: true, relu: false }],
   ['then max_pool2d(2) of an odd output (the pool floors; a separate pass)', { N: 2, C_in: 4, H: 7, W: 9, C_out: 8, k: 3, padding: 1, pool: true }],
   ['batch 1, 2x2 map, then max_pool2d(2) (not the GEMV)', { N: 1, C_in: 20, H: 2, W: 2, C_out: 24, k: 3, padding: 1, pool: true }],
+  ['+ residual, relu (a residual block\'s conv2)', { N: 3, C_in: 8, H: 5, W: 5, C_out: 12, k: 3, padding: 1, residual: true }],
+  ['+ residual, no relu, rows (n, oh, ow) with vec4 stores', { N: 2, C_in: 3, H: 16, W: 16, C_out: 8, k: 3, padding: 1, residual: true, relu: false }],
+  ['+ residual, batch 1, 2x2 map (the GEMV)', { N: 1, C_in: 20, H: 2, W: 2, C_out: 24, k: 3, padding: 1, residual: true }],
+  ['+ residual, depthwise (separate passes)', { N: 2, C_in: 6, H: 8, W: 8, C_out: 6, k: 3, padding: 1, groups: 6, residual: true }],
   ['depthwise (a separate batch_norm pass)', { N: 2, C_in: 6, H: 8, W: 8, C_out: 6, k: 3, padding: 1, groups: 6 }],
 ];
 
@@ -167,6 +176,13 @@ describe.runIf(hasGpu)('conv2d_bn_eval on webgpu', () => {
     const a = await grads((x, w) => conv2d_bn_eval(x, w, m.b, m.rm, m.rv, m.bw, m.bb, { ...opts(c), max_pool: true }));
     const b = await grads((x, w) => max_pool2d(relu(batch_norm(conv2d(x, w, m.b, opts(c)), m.rm, m.rv, m.bw, m.bb, false, 0.1, 1e-3)), 2));
     for (let i = 0; i < 3; i++) close(['y', 'grad x', 'grad w'][i]!, b[i]!, a[i]!, 1e-6);
+    // a residual that requires grad: the composition, gradient 1 * relu' into it
+    const r = randn([2, 8, 6, 6]).to('webgpu').requires_grad_();
+    const y = conv2d_bn_eval(m.x, m.w, m.b, m.rm, m.rv, m.bw, m.bb, { ...opts(c), residual: r });
+    y.sum().backward();
+    const ref = await vals(relu(batch_norm(conv2d(m.x, m.w, m.b, opts(c)), m.rm, m.rv, m.bw, m.bb, false, 0.1, 1e-3).add(r.detach())));
+    close('y with residual', ref, await vals(y), 1e-6);
+    close('grad residual', ref.map((v) => (v > 0 ? 1 : 0)), await vals(r.grad!), 1e-6);
   });
 
   it('bad statistics or eps throw naming the op and the values, before any GPU work', () => {
@@ -177,6 +193,11 @@ describe.runIf(hasGpu)('conv2d_bn_eval on webgpu', () => {
     expect(() => conv2d_bn_eval(m.x, m.w, m.b, m.rm, m.rv, bad)).toThrow(/weight should contain 8/);
     expect(() => conv2d_bn_eval(m.x, m.w, m.b, m.rm, m.rv, null, null, { eps: -1 })).toThrow(/conv2d_bn_eval: eps must be a finite non-negative number, got -1/);
     expect(() => conv2d_bn_eval(m.x, m.w.slice(0, 0, 4), m.b, m.rm, m.rv)).toThrow(/conv2d_bn_eval/);
+    const r = randn([1, 8, 2, 3]).to('webgpu');
+    expect(() => conv2d_bn_eval(m.x, m.w, m.b, m.rm, m.rv, null, null, { residual: r })).toThrow(/residual must have the output's shape \[1, 8, 2, 2\], got \[1, 8, 2, 3\]/);
+    const r2 = randn([1, 8, 2, 2]).to('webgpu');
+    expect(() => conv2d_bn_eval(m.x, m.w, m.b, m.rm, m.rv, null, null, { residual: r2, max_pool: true })).toThrow(/residual and max_pool cannot be combined/);
+    expect(() => conv2d_bn_eval(m.x, m.w, m.b, m.rm, m.rv, null, null, { residual: randn([1, 8, 2, 2]) })).toThrow(/residual is on 'cpu'/);
   });
 
   it('ResEmoteNet eval forward (all conv + BatchNorm2d pairs fused) equals the CPU model', async () => {
@@ -197,5 +218,13 @@ describe.runIf(hasGpu)('conv2d_bn_eval on webgpu', () => {
       const got = await vals(no_grad(() => net.forward(xg)));
       close(`call ${call + 1}`, refA, got);
     }
+  });
+});
+
+describe('conv2d_bn_eval on cpu (the reference backend) against the composition', () => {
+  it.each(CASES)('%s', async (_name, c) => {
+    manual_seed(13);
+    const t = make(c)('cpu');
+    close('cpu', await reference(c, t), await fused(c, t), 1e-6);
   });
 });

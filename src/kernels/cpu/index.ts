@@ -3,6 +3,7 @@
  * accumulation). Every WebGPU kernel is cross-checked against it.
  */
 import type {
+  ConvBatchNormEpilogue,
   AdamParams,
   AdaptivePool2dParams,
   Backend,
@@ -87,13 +88,20 @@ export class CpuBackend implements Backend {
     rv: Storage,
     out: Storage,
     p: Conv2dParams,
-    e: { eps: number; relu: boolean; maxPool2x2?: boolean },
+    e: ConvBatchNormEpilogue,
   ): void {
     // the reference: the primitives in sequence, the batch_norm in place
     if (e.maxPool2x2 && (p.OH % 2 !== 0 || p.OW % 2 !== 0)) throw new RangeError(`conv2dBatchNormEval: a fused 2x2 max pool needs an even output size, got ${p.OH}x${p.OW}`);
+    if (e.maxPool2x2 && e.residual) throw new RangeError('conv2dBatchNormEval: a residual and a 2x2 max pool cannot be combined');
     const y = e.maxPool2x2 ? this.alloc('float32', p.N * p.C_out * p.OH * p.OW) : out;
     conv.conv2d(x, w, bias, y, p);
-    bn.batchNormEval(y, bnWeight, bnBias, rm, rv, y, { N: p.N, C: p.C_out, S: p.OH * p.OW, eps: e.eps, momentum: 0, relu: e.relu });
+    const res = e.residual ?? null;
+    bn.batchNormEval(y, bnWeight, bnBias, rm, rv, y, { N: p.N, C: p.C_out, S: p.OH * p.OW, eps: e.eps, momentum: 0, relu: e.relu && !res });
+    if (res) {
+      const l = { shape: [y.size], strides: [1], offset: 0 };
+      ew.binary('add', y, l, res, l, y);
+      if (e.relu) ew.unary('relu', y, l, y);
+    }
     if (e.maxPool2x2) {
       const idx = this.alloc('int32', out.size);
       pool.maxPool2d(y, out, idx, pool2x2Params(p.N, p.C_out, p.OH, p.OW));

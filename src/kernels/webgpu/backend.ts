@@ -3,6 +3,7 @@
  * (shaders/*.wgsl). Kernel families live in one file each; this class only routes.
  */
 import type {
+  ConvBatchNormEpilogue,
   AdamParams,
   AdaptivePool2dParams,
   Backend,
@@ -89,18 +90,32 @@ export class WebGPUBackend implements Backend {
     rv: Storage,
     out: Storage,
     p: Conv2dParams,
-    e: { eps: number; relu: boolean; maxPool2x2?: boolean },
+    e: ConvBatchNormEpilogue,
   ): void {
-    const bp = { N: p.N, C: p.C_out, S: p.OH * p.OW, eps: e.eps, momentum: 0, relu: e.relu };
+    const res = (e.residual ?? null) as GpuStorage | null;
+    const bp = { N: p.N, C: p.C_out, S: p.OH * p.OW, eps: e.eps, momentum: 0, relu: e.relu && !res };
     const pooled = e.maxPool2x2 === true;
+    if (pooled && res) throw new RangeError('conv2dBatchNormEval: a residual and a 2x2 max pool cannot be combined');
     // dtypes checked before any dispatch (the coefficient pass is one)
-    for (const t of [x, w, bias, bnWeight, bnBias, rm, rv, out]) {
+    for (const t of [x, w, bias, bnWeight, bnBias, rm, rv, out, res]) {
       if (t && t.dtype !== 'float32') throw new TypeError(`conv2dBatchNormEval: webgpu supports float32 only, got ${t.dtype}`);
     }
     if (p.N * p.C_out * p.OH * p.OW === 0) return;
     const { coef, owned } = bn.batchNormEvalCoef(this.rt, bnWeight, bnBias, rm, rv, p.C_out, e.eps);
     try {
-      conv.conv2dEpilogue(this.rt, x, w, bias, out, p, { coef, relu: e.relu, pool: pooled }, (y) => {
+      conv.conv2dEpilogue(this.rt, x, w, bias, out, p, { coef, relu: e.relu, pool: pooled, residual: res }, (y) => {
+        if (res) {
+          // separate passes: batch_norm, add, relu
+          const z = this.rt.alloc('float32', y.size);
+          const l = ew.contiguousLayout([y.size]);
+          bn.batchNormEval(this.rt, y, bnWeight, bnBias, rm, rv, z, bp);
+          if (e.relu) {
+            ew.binary(this.rt, 'add', z, l, res, l, y);
+            ew.unary(this.rt, 'relu', y, l, out, 0);
+          } else ew.binary(this.rt, 'add', z, l, res, l, out);
+          this.rt.free(z);
+          return;
+        }
         if (!pooled) return bn.batchNormEval(this.rt, y, bnWeight, bnBias, rm, rv, out, bp);
         const z = this.rt.alloc('float32', y.size);
         const idx = this.rt.alloc('int32', out.size);

@@ -204,7 +204,7 @@ function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number,
   const I = (f: (i: number) => string, sep = '\n') => rep(TM, f, sep);
   const Rr = (f: (r: number) => string, sep = '\n') => rep(R, f, sep);
   const J = (f: (j: number) => string, sep = '\n') => rep(TN, f, sep);
-  const d: Record<string, string | number> = { WG: SG * NSG, NSG, SG, TM, TN, WTYPE: packed ? 'vec4<f32>' : 'f32', OTYPE: rowMajor ? 'vec4<f32>' : 'f32', ...epilogueDecl(epi, 4) };
+  const d: Record<string, string | number> = { WG: SG * NSG, NSG, SG, TM, TN, WTYPE: packed ? 'vec4<f32>' : 'f32', OTYPE: rowMajor ? 'vec4<f32>' : 'f32', ...epilogueDecl(epi, 4, rowMajor ? 'vec4<f32>' : 'f32') };
   d.ROWS = Rr(
     (r) => `  let row${r} = rowTile * ${TM}u + ${r * SG}u + lane;
   let okm${r} = row${r} < M;` +
@@ -290,8 +290,9 @@ function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number,
 ${J(
   (j) => `    if (okr && okc${j}) {
       let co = g * P.coutG + P.c0 + col${j};
-      var v = vec4<f32>(${rep(4, (t) => `acc${(i + t) * TN + j}`, ', ')}) + ${biasExpr('co')};${epilogueExpr(epi, `k${j}`, '      ', 'vec4<f32>')}
-      out[(P.o_off + ob + co * OHW) / 4u] = v;
+      let o = (P.o_off + ob + co * OHW) / 4u;
+      var v = vec4<f32>(${rep(4, (t) => `acc${(i + t) * TN + j}`, ', ')}) + ${biasExpr('co')};${epilogueExpr(epi, `k${j}`, '      ', 'vec4<f32>', 'o')}
+      out[o] = v;
     }`,
 )}
   }`;
@@ -336,7 +337,7 @@ ${J((j) =>
     ? `    if (okr && okc${j}) {
       let co = g * P.coutG + P.c0 + col${j};
       let o = P.o_off + ob + co * OHW;
-      var v = acc${i * TN + j} + ${biasExpr('co')};${ACC}${epilogueExpr(epi, `k${j}`, '      ')}
+      var v = acc${i * TN + j} + ${biasExpr('co')};${ACC}${epilogueExpr(epi, `k${j}`, '      ', 'f32', 'o')}
       out[o] = v;
     }`
     : `    if (okr && okc${j}) {
@@ -553,7 +554,15 @@ function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null,
       const colTiles = Math.ceil(c.cc / (SG * TN));
       const ntiles = colTiles * rowTiles * c.ng;
       const u = [...geoWords(p), Nc, Q, GQ, g.cinG, g.coutG, p.C_out, c.cc, c.c0, c.g0, rowTiles, colTiles, ntiles, wOff, first, ow.rel, 0, wLast];
-      rt.dispatch('conv2d', pipe, epi ? [xt, wb, dummy as GpuStorage, ow.b, epi.coef] : [xt, wb, dummy as GpuStorage, ow.b], { u }, Math.ceil(ntiles / NSG));
+      const binds: Binding[] = [xt, wb, dummy as GpuStorage, ow.b];
+      if (epi) binds.push(epi.coef);
+      if (epi?.residual) {
+        // bound over the same elements as out: the kernel reads res at out's index
+        const rw = window(rt, epi.residual, n0 * p.C_out * outPix, Nc * p.C_out * outPix);
+        if (rw.rel !== ow.rel) throw new Error(`conv2d: internal error, residual window offset ${rw.rel} != output window offset ${ow.rel}`);
+        binds.push(rw.b);
+      }
+      rt.dispatch('conv2d', pipe, binds, { u }, Math.ceil(ntiles / NSG));
       if (wp && chunks.length > 1) rt.free(wp);
     }
     rt.free(xt);
@@ -934,6 +943,7 @@ export function conv2d(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | n
 export function conv2dEpilogue(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null, out: Storage, p: Conv2dParams, epi: ConvEpilogue, after: (y: Storage) => void): void {
   checkF32('conv2d', x, w, out, ...(bias ? [bias] : []));
   if (epi.pool && (p.OH % 2 !== 0 || p.OW % 2 !== 0)) throw new RangeError(`conv2d: a fused 2x2 max pool needs an even output size, got ${p.OH}x${p.OW}`);
+  if (epi.pool && epi.residual) throw new RangeError('conv2d: a fused residual and a fused 2x2 max pool cannot be combined');
   if (p.N * p.C_out * p.OH * p.OW === 0) return;
   if (!(convTuning.depthwise && isDepthwise(p)) && convVariant(rt) === 'sg') {
     sgForward(rt, x, w, bias, out, geo(p), epi);

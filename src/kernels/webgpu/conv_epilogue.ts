@@ -21,31 +21,51 @@ export interface ConvEpilogue {
    * pass, a quarter of the stores.
    */
   pool: boolean;
+  /**
+   * A tensor shaped as the output (N, C_out, OH, OW), added after the affine and before the relu:
+   * a residual block's relu(bn2(conv2(h)) + shortcut). Not with `pool`.
+   */
+  residual: GpuStorage | null;
 }
 
 /**
- * The forward's optional epilogue (see ConvEpilogue): 0 none, 1 the per-channel affine of an eval
- * batch_norm, 2 that and relu. Declares `coef` at binding `at` (the uniforms move one up).
+ * The forward's epilogue as a bit set: 1 the per-channel affine of an eval batch_norm, 2 relu,
+ * 4 a residual added after the affine and before the relu (epiCode).
  */
-export function epilogueDecl(epi: number, at: number): { EPIDECL: string; PB: number } {
-  return epi ? { EPIDECL: `@group(0) @binding(${at}) var<storage, read> coef: array<vec4<f32>>;`, PB: at + 1 } : { EPIDECL: '', PB: at };
+export const EPI_AFFINE = 1;
+export const EPI_RELU = 2;
+export const EPI_RESIDUAL = 4;
+
+/** The epilogue bits of an optional ConvEpilogue. */
+export const epiCode = (e: ConvEpilogue | null): number => (e ? EPI_AFFINE | (e.relu ? EPI_RELU : 0) | (e.residual ? EPI_RESIDUAL : 0) : 0);
+
+/**
+ * Declares `coef` at binding `at` and, with a residual, `res` (elements of type T, as `out`) at
+ * `at + 1`; PB is the uniforms' binding after them.
+ */
+export function epilogueDecl(epi: number, at: number, T = 'f32'): { EPIDECL: string; PB: number } {
+  if (!epi) return { EPIDECL: '', PB: at };
+  let decl = `@group(0) @binding(${at}) var<storage, read> coef: array<vec4<f32>>;`;
+  if (epi & EPI_RESIDUAL) decl += `\n@group(0) @binding(${at + 1}) var<storage, read> res: array<${T}>;`;
+  return { EPIDECL: decl, PB: at + (epi & EPI_RESIDUAL ? 2 : 1) };
 }
 
 /**
- * WGSL applying epilogue `epi` to \`var v\` of type T (f32 or vec4<f32>) with the coefficients `k` (a vec4 from coef[]; relu
- * as select: NaN stays NaN, like the relu kernel). Kernels load `k` once per output channel
- * (epilogueLoad), not per store: on lavapipe every load is a per-lane loop and the compiler cannot
- * merge loads across the stores to `out`.
+ * WGSL applying epilogue `epi` to \`var v\` of type T (f32 or vec4<f32>) with the coefficients `k`
+ * (a vec4 from coef[]) and, with a residual, res[resIndex]; relu as select: NaN stays NaN, like
+ * the relu kernel. Kernels load `k` once per output channel (epilogueLoad), not per store: on
+ * lavapipe every load is a per-lane loop and the compiler cannot merge loads across the stores
+ * to `out`.
  */
-export function epilogueExpr(epi: number, k: string, indent: string, T = 'f32'): string {
+export function epilogueExpr(epi: number, k: string, indent: string, T = 'f32', resIndex = ''): string {
   if (!epi) return '';
-  return `\n${indent}v = (v - ${k}.x) * ${k}.y + ${k}.z;` + (epi === 2 ? `\n${indent}v = select(v, ${T}(0.0), v < ${T}(0.0));` : '');
+  let s = `\n${indent}v = (v - ${k}.x) * ${k}.y + ${k}.z;`;
+  if (epi & EPI_RESIDUAL) s += `\n${indent}v += res[${resIndex}];`;
+  if (epi & EPI_RELU) s += `\n${indent}v = select(v, ${T}(0.0), v < ${T}(0.0));`;
+  return s;
 }
 
 /** WGSL declaring `let name = coef[index]` when there is an epilogue. */
 export function epilogueLoad(epi: number, name: string, index: string, indent: string): string {
   return epi ? `${indent}let ${name} = coef[${index}];\n` : '';
 }
-
-/** epilogue code of an optional ConvEpilogue */
-export const epiCode = (e: ConvEpilogue | null): number => (e ? (e.relu ? 2 : 1) : 0);

@@ -104,8 +104,9 @@ ${R((r) => `          acc${r} += dot(subgroupBroadcast(xv${r}, ${j}u), wv);`)}
   d.STORE = epilogueLoad(epi, 'k', 'min(co, P.C_out - 1u)', '  ') + R(
     (r) => `  if (okc && okm${r}) {
     var v = acc${r};
-    if (P.has_bias != 0u) { v += bias[co]; }${epilogueExpr(epi, 'k', '    ')}
-    out[(n${r} * P.C_out + co) * OHW + p${r}] = v;
+    let o = (n${r} * P.C_out + co) * OHW + p${r};
+    if (P.has_bias != 0u) { v += bias[co]; }${epilogueExpr(epi, 'k', '    ', 'f32', 'o')}
+    out[o] = v;
   }`,
   );
   return d;
@@ -125,5 +126,6 @@ export function gemvForward(rt: GpuRuntime, SG: number, xt: GpuStorage, wp: GpuS
   const tiles = Math.ceil(p.C_out / SG);
   const binds: GpuStorage[] = [xt, wp, (bias ?? wp) as GpuStorage, out as GpuStorage];
   if (epi) binds.push(epi.coef);
+  if (epi?.residual) binds.push(epi.residual);
   rt.dispatch('conv2d', pipe, binds, { u }, Math.ceil(tiles / SG_PER_WG));
 }

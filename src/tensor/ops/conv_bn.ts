@@ -25,11 +25,16 @@ export interface Conv2dBnEvalOptions extends Conv2dOptions {
    * floor(OW/2)). With an even OH and OW the webgpu sg kernels write only the pooled values.
    */
   max_pool?: boolean;
+  /**
+   * A tensor of the output's shape added after the normalization and before the relu: a residual
+   * block's relu(bn2(conv2(h)) + shortcut). Not with max_pool.
+   */
+  residual?: Tensor | null;
 }
 
 /**
  * [max_pool2d(., 2) of] relu?(batch_norm(conv2d(x, weight, bias, opts), running_mean, running_var,
- * bn_weight, bn_bias, training = false, eps)): the same values as the composition (within float32 rounding: the
+ * bn_weight, bn_bias, training = false, eps) [+ residual]): the same values as the composition (within float32 rounding: the
  * normalization is applied to the conv's float32 result, not folded into the weights).
  *
  * Shapes: x (N, C_in, H, W) or (C_in, H, W); weight (C_out, C_in/groups, KH, KW); bias, and the
@@ -40,7 +45,9 @@ export interface Conv2dBnEvalOptions extends Conv2dOptions {
  * constants (evaluation mode) and are never updated.
  *
  * @throws everything conv2d throws (shapes, dtypes, devices, geometry), and batch_norm's errors
- * for a (C_out) vector of the wrong shape, dtype or device, or an eps that is negative or not finite.
+ * for a (C_out) vector of the wrong shape, dtype or device, or an eps that is negative or not
+ * finite; a RangeError for a residual whose shape is not the output's or one given with max_pool;
+ * TypeError / Error for a residual of another dtype / device.
  */
 export function conv2d_bn_eval(
   x: Tensor,
@@ -56,8 +63,20 @@ export function conv2d_bn_eval(
   const relu = opts.relu ?? false;
   const { x4, p } = conv2dGeometry('conv2d_bn_eval', x, weight, bias, opts);
   const pool = opts.max_pool ?? false;
-  if (is_grad_enabled() && needsGrad(x, weight, bias, bn_weight, bn_bias)) {
-    const y = batch_norm(conv2d(x, weight, bias, opts), running_mean, running_var, bn_weight, bn_bias, false, 0.1, eps);
+  const res = opts.residual ?? null;
+  if (res) {
+    res.assertAlive('conv2d_bn_eval');
+    const want = x.ndim === 3 ? [p.C_out, p.OH, p.OW] : [p.N, p.C_out, p.OH, p.OW];
+    if (pool) throw new RangeError('conv2d_bn_eval: residual and max_pool cannot be combined');
+    if (res.ndim !== want.length || res.shape.some((d, i) => d !== want[i])) {
+      throw new RangeError(`conv2d_bn_eval: residual must have the output's shape [${want.join(', ')}], got [${res.shape.join(', ')}]`);
+    }
+    if (res.dtype !== x.dtype) throw new TypeError(`conv2d_bn_eval: residual has dtype ${res.dtype} but the input has dtype ${x.dtype}`);
+    if (res.device !== x.device) throw new Error(`conv2d_bn_eval: residual is on '${res.device}' but the input is on '${x.device}'`);
+  }
+  if (is_grad_enabled() && needsGrad(x, weight, bias, bn_weight, bn_bias, res)) {
+    let y = batch_norm(conv2d(x, weight, bias, opts), running_mean, running_var, bn_weight, bn_bias, false, 0.1, eps);
+    if (res) y = y.add(res);
     const z = relu ? reluOp(y) : y;
     return pool ? max_pool2d(z, 2) : z;
   }
@@ -75,11 +94,11 @@ export function conv2d_bn_eval(
   }
   if (!(eps >= 0) || !Number.isFinite(eps)) throw new RangeError(`conv2d_bn_eval: eps must be a finite non-negative number, got ${eps}`);
   const dense = (t: Tensor | null): Tensor | null => (t && !t._isDense ? denseCopy(t) : t);
-  const parts = [x4, weight, bias, bn_weight, bn_bias, running_mean, running_var];
+  const parts = [x4, weight, bias, bn_weight, bn_bias, running_mean, running_var, res];
   const d = parts.map(dense);
   const out = Tensor.empty(pool ? [p.N, C, p.OH / 2, p.OW / 2] : [p.N, C, p.OH, p.OW], x.dtype, x.device);
   const st = (i: number) => d[i]?.storage ?? null;
-  out.backend.conv2dBatchNormEval(st(0)!, st(1)!, st(2), st(3), st(4), st(5)!, st(6)!, out.storage, p, { eps, relu, maxPool2x2: pool });
+  out.backend.conv2dBatchNormEval(st(0)!, st(1)!, st(2), st(3), st(4), st(5)!, st(6)!, out.storage, p, { eps, relu, maxPool2x2: pool, residual: st(7) });
   d.forEach((t, i) => {
     if (t && t !== parts[i]) t.dispose();
   });
