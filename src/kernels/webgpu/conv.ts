@@ -449,12 +449,14 @@ function shouldPack(g: Geo, kind: 'fwd' | 'bwdin', rowTiles: number): boolean {
  *   64x16x24x24->32 fwd 16.5 -> 12.7 (32x4); 64x32x12x12->64 fwd 12.3 -> 9.5, bwd-in 14.8 -> 13.6
  *   16x64x32x32->128 58.0 / 64.6 from 74.3 / 83.4; 16x128x16x16->256 48.2 / 53.0 from 65.9 / 69.7
  *   16x512x4x4->512 (M = 256, 16x4) 26.3 / 28.0 from 30.9 / 33.9
- * while few rows keep 16x2 or 16x1 (16x2048x1x1->2048: 10.9 ms at 16x2, 19.9 at 16x4).
+ * while few rows keep 16x2 or 16x1 (16x2048x1x1->2048: 10.9 ms at 16x2, 19.9 at 16x4). The
+ * forward from 64 rows also takes 16x4: 16x1024x2x2->1024 with cached weights 16.8 -> 14.7 ms
+ * (its input gradient stays at 16x2: 23.7 vs 20.5 at 16x4 was within the noise) (2026-12-05).
  */
-function sgTile(SG: number, M: number, cols: number): { TM: number; TN: number } {
+function sgTile(SG: number, M: number, cols: number, kind: 'fwd' | 'bwdin' = 'bwdin'): { TM: number; TN: number } {
   if (convTuning.tile) return convTuning.tile;
   // measured on lavapipe's 8-lane subgroups only; SwiftShader (4 lanes) keeps the earlier tiles
-  if (SG === 8 && cols >= 4 * SG && M >= 256) return { TM: M >= 2048 ? 32 : 16, TN: 4 };
+  if (SG === 8 && cols >= 4 * SG && M >= (kind === 'fwd' ? 64 : 256)) return { TM: M >= 2048 ? 32 : 16, TN: 4 };
   const TM = 16;
   // Narrow column counts or very few row tiles: one column per lane keeps more subgroups busy.
   const TN = cols <= SG || Math.ceil(M / TM) * Math.ceil(cols / (2 * SG)) < 16 ? 1 : 2;
@@ -499,7 +501,7 @@ function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null,
   const rowCost = g.KHKW * cg4;
   const chunks = weightChunks(g, rowCost, lim, 'conv2d');
   const Mfull = bat[0]![1] * g.OHW;
-  const { TM, TN } = sgTile(SG, Mfull, g.coutG);
+  const { TM, TN } = sgTile(SG, Mfull, g.coutG, 'fwd');
   const rowTilesFull = Math.ceil(Mfull / TM);
   // Packing reads every weight once and writes it once; the GEMM then loads a vec4 per 4 input
   // channels instead of 4 scalars, once per row tile: worth it unless there are only a few row tiles.
