@@ -49,6 +49,27 @@
  * batch_norm and reduction kernels (./subgroups.ts) they took the ResEmoteNet training step on
  * lavapipe from 347-355 to 281-309 ms (width 1/4, 48x48, batch 64) and from 1350 to 1176 ms
  * (full width, batch 16), and full-width batch-1 inference from ~71 to ~41 ms (2026-12-05).
+ *
+ * Inference epilogues (./conv_epilogue.ts, conv2dEpilogue): the sg GEMM and GEMV apply an eval
+ * batch_norm, a residual, relu and (GEMM) a 2x2 max pool in their store, so ResEmoteNet's eval
+ * forward is 12 conv dispatches plus the head; the forward orders its rows by 2x2 window for
+ * the pool, (n, oh, ow) with vec4 stores on large maps with short reductions, else batch
+ * fastest. Full width, batch 16: 273 -> 218 ms replayed (bench/profile_step.ts --infer).
+ *
+ * Tried on lavapipe and dropped (2026-12-05), for whoever tries next:
+ * - a "block" forward for stride-1 3x3 convs, a subgroup on a 2x16 pixel block loading the 4x18
+ *   input patch once per channel quad (9 input loads per lane instead of 36, all 9 taps from
+ *   subgroupBroadcast): correct, but 63 vs 53 ms (16x64x32x32->128) and 64 vs 50 ms
+ *   (16x128x16x16->256), and 4.8 s to compile its unrolled 1152-dot body. Fewer loads did not
+ *   pay: the GEMM is not bound by its load count alone.
+ * - Winograd F(2x2, 3x3): its 16 GEMMs alone, through this GEMM as a grouped 1x1 conv, took
+ *   50 ms for the 16x64x32x32->128 layer (the direct conv 56 ms) before any transform.
+ * - register tiles 64x4, 32x8, 64x2: slower than 32x4 on the stem layers (63-74 vs 56 ms);
+ *   LP_NATIVE_VECTOR_WIDTH=512 (16-lane subgroups on this AVX-512 host): 52.6 vs ~56 ms on
+ *   the same layer with 32x4 tiles, the whole batch-16 forward slower (257 vs 220 ms) with the
+ *   tiles tuned for 8 lanes.
+ * - textures instead of storage buffers for the operands: a textureLoad cost 0.6-1.9x a
+ *   storage load in a microbenchmark (too noisy to build on).
  */
 import type { Conv2dParams, Storage } from '../backend.js';
 import { GpuStorage, type Binding, type GpuRuntime } from './runtime.js';
