@@ -23,6 +23,7 @@ import type { GpuStorage } from '../../src/kernels/webgpu/runtime.js';
 import { convTuning, convVariant, liveTaps } from '../../src/kernels/webgpu/conv.js';
 import { pxApplies } from '../../src/kernels/webgpu/conv_px.js';
 import { gemvApplies } from '../../src/kernels/webgpu/conv_gemv.js';
+import { pack, packTuning } from '../../src/kernels/webgpu/conv_pack.js';
 import { webgpuRuntime } from '../../src/index.js';
 import { gpuAvailable } from '../helpers/webgpu.js';
 
@@ -128,6 +129,30 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     convTuning.gemv = true;
     convTuning.tile = null;
     convTuning.rowMajor = 'auto';
+  });
+
+  it('channels-last repack: the 4-pixel kernel equals the 1-pixel one and the definition (groups, padded channels, offsets)', async () => {
+    const rt = webgpuRuntime();
+    const gpu = getBackend('webgpu') as Backend;
+    try {
+      for (const [N, G, Cg, S, start] of [[2, 1, 3, 8, 0], [3, 2, 5, 12, 4], [1, 1, 16, 4, 8], [2, 3, 8, 20, 0], [2, 1, 6, 6, 0], [1, 2, 4, 16, 2]] as const) {
+        const host = rand(start + N * G * Cg * S + 3);
+        const src = gpu.upload(host, 'float32');
+        const Q = Math.ceil(Cg / 4);
+        // the definition: dst[n][s][g][c] = src[start + ((n * G + g) * Cg + c) * S + s], zeros for c >= Cg
+        const want = new Float32Array(N * S * G * Q * 4);
+        for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) for (let g = 0; g < G; g++) for (let c = 0; c < Cg; c++) want[((n * S + s) * G + g) * Q * 4 + c] = host[start + ((n * G + g) * Cg + c) * S + s]!;
+        for (const v4 of [true, false]) {
+          packTuning.vec4 = v4;
+          const d = pack(rt, src, start, N, G, Cg, S, 'test');
+          expect(Array.from(await gpu.read(d)), `N${N} G${G} Cg${Cg} S${S} start ${start} vec4 ${v4}`).toEqual(Array.from(want));
+          rt.free(d);
+        }
+        gpu.free(src);
+      }
+    } finally {
+      packTuning.vec4 = true;
+    }
   });
 
   it('sg forward rows (n, oh, ow) with vec4 stores and (oh, ow, n) with scalar stores agree with cpu', async () => {
