@@ -426,8 +426,17 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         const t = moved.get(b);
         if (t && t !== b) self[n] = keep(t);
       }
+      m._tensorsChanged(moved, 'moved');
     }
   }
+
+  /**
+   * Called on every module of the tree after `to()`/`toAsync()` replaced tensors (`map`: old ->
+   * new, same values) or `load_state_dict` copied into them (`map`: destination -> the source it
+   * was copied from). For layers that keep host-side facts about their tensors (BatchNorm's
+   * num_batches_tracked count); the default does nothing.
+   */
+  protected _tensorsChanged(_map: Map<Tensor, Tensor>, _kind: 'moved' | 'loaded'): void {}
 
   /**
    * Moves (or casts) every parameter, gradient and buffer, like PyTorch's `module.to(device)` /
@@ -553,6 +562,8 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     no_grad(() => {
       for (const [dst, src] of plan) copyInto(dst, src, `${this._get_name()}.load_state_dict`);
     });
+    const loaded = new Map(plan);
+    for (const m of this.modules()) m._tensorsChanged(loaded, 'loaded');
     return { missing_keys: missing, unexpected_keys: unexpected };
   }
 

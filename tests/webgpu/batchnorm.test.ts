@@ -197,18 +197,36 @@ describe.runIf(hasGpu)('webgpu batch_norm eval coefficients cache', () => {
 });
 
 describe.runIf(hasGpu)('webgpu BatchNorm2d num_batches_tracked', () => {
-  it('counts training calls (a fill of the known count), and after a load on the device (an add)', async () => {
+  // whether the module knows the count on the host (then an increment is one fill)
+  const known = (bn: BatchNorm2d) => (bn as unknown as { _nbtHost: { value: number } | null })._nbtHost?.value ?? null;
+
+  it('counts training calls: known on the host from construction, across to(), and from a cpu checkpoint', async () => {
     const bn = new BatchNorm2d(3).to('webgpu');
+    expect(known(bn)).toBe(0);
     const x = randn([4, 3, 2, 2]).to('webgpu');
     for (let i = 0; i < 3; i++) bn.call(x);
+    expect(known(bn)).toBe(3);
     expect(await bn.num_batches_tracked!.item()).toBe(3);
-    bn.load_state_dict({ ...bn.state_dict(), num_batches_tracked: tensor(7, { dtype: 'int32' }).to('webgpu') });
+    bn.load_state_dict({ ...bn.state_dict(), num_batches_tracked: tensor(7, { dtype: 'int32' }) });
+    expect(known(bn)).toBe(7);
     bn.call(x);
     expect(await bn.num_batches_tracked!.item()).toBe(8);
-    bn.call(x);
-    expect(await bn.num_batches_tracked!.item()).toBe(9);
     bn.eval();
     bn.call(x);
-    expect(await bn.num_batches_tracked!.item()).toBe(9);
+    expect(await bn.num_batches_tracked!.item()).toBe(8);
+  });
+
+  it('a count loaded from a webgpu tensor is unknown on the host: the increment adds on the device', async () => {
+    const bn = new BatchNorm2d(3, { device: 'webgpu' });
+    const x = randn([4, 3, 2, 2]).to('webgpu');
+    bn.load_state_dict({ ...bn.state_dict(), num_batches_tracked: tensor(5, { dtype: 'int32' }).to('webgpu') });
+    expect(known(bn)).toBeNull();
+    bn.call(x);
+    bn.call(x);
+    expect(await bn.num_batches_tracked!.item()).toBe(7);
+    bn.reset_running_stats();
+    expect(known(bn)).toBe(0);
+    bn.call(x);
+    expect(await bn.num_batches_tracked!.item()).toBe(1);
   });
 });

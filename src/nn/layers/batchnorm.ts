@@ -61,6 +61,7 @@ export abstract class _BatchNorm extends Module {
       this.register_buffer('running_mean', zeros([num_features], f));
       this.register_buffer('running_var', ones([num_features], f));
       this.register_buffer('num_batches_tracked', zeros([], { dtype: 'int32', device: opts.device }));
+      this._nbtHost = { t: this.num_batches_tracked!, version: this.num_batches_tracked!._version, value: 0 };
     } else {
       this.register_buffer('running_mean', null);
       this.register_buffer('running_var', null);
@@ -73,7 +74,23 @@ export abstract class _BatchNorm extends Module {
     if (!this.track_running_stats) return;
     if (this.running_mean) zeros_(this.running_mean);
     if (this.running_var) ones_(this.running_var);
-    if (this.num_batches_tracked) fillInPlace(this.num_batches_tracked, 0);
+    if (this.num_batches_tracked) {
+      fillInPlace(this.num_batches_tracked, 0);
+      this._nbtHost = { t: this.num_batches_tracked, version: this.num_batches_tracked._version, value: 0 };
+    }
+  }
+
+  /** Keeps the host copy of num_batches_tracked across moves, and learns it from a cpu checkpoint. */
+  protected override _tensorsChanged(map: Map<Tensor, Tensor>, kind: 'moved' | 'loaded'): void {
+    const nbt = this.num_batches_tracked;
+    if (!nbt) return;
+    const h = this._nbtHost;
+    if (kind === 'moved') {
+      if (h && map.get(h.t) === nbt && h.version === h.t._version) this._nbtHost = { t: nbt, version: nbt._version, value: h.value };
+      return;
+    }
+    const src = map.get(nbt);
+    this._nbtHost = src && src.device === 'cpu' && src.numel() === 1 ? { t: nbt, version: nbt._version, value: Number(src.itemSync()) } : null;
   }
 
   /** Resets the running statistics and the affine parameters (weight 1, bias 0). */
