@@ -174,4 +174,19 @@ describe.runIf(hasGpu)('webgpu matmul', () => {
       for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(want[i]!)));
     }
   });
+
+  it('x @ W^T with <= 4 rows and an unchanged weight: the conv GEMV on the cached weight from the 2nd call', async () => {
+    for (const [M, K, N] of [[1, 2048, 40], [3, 37, 9], [4, 64, 1], [2, 5, 100]] as const) {
+      const a = randn([M, K]), w = randn([N, K]);
+      const want = a.matmul(w.transpose(0, 1)).dataSync();
+      const ag = a.to('webgpu'), wg = w.to('webgpu');
+      for (let call = 0; call < 3; call++) {
+        const got = await ag.matmul(wg.transpose(0, 1)).data();
+        expect(got.length).toBe(want.length);
+        for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!), `M${M} K${K} N${N} call ${call} element ${i}`).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(want[i]!)));
+      }
+      const keys = [...((wg.storage as unknown as { derived: Map<string, unknown> | null }).derived?.keys() ?? [])];
+      if (webgpuRuntime().report.isSoftware) expect(keys.some((k) => k.startsWith('conv_sg_gemv')), `M${M} K${K} N${N}: ${keys.join(', ')}`).toBe(true);
+    }
+  });
 });

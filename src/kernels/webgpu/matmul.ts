@@ -53,6 +53,11 @@ import type { Layout, Storage } from '../backend.js';
 import { fill } from './elementwise.js';
 import type { Binding, GpuRuntime, GpuStorage } from './runtime.js';
 import { shader } from './shaders.js';
+import type { Conv2dParams } from '../backend.js';
+import { convTuning } from './conv.js';
+import { gemvFits, gemvForward, GEMV_MAX_ROWS, packGemvWeights } from './conv_gemv.js';
+import { pack } from './conv_pack.js';
+import { sgSize } from './subgroups.js';
 
 export type MatmulVariant = 'auto' | 'rb' | 'rb-sg' | 'tiled';
 
@@ -169,7 +174,34 @@ export function matmul(rt: GpuRuntime, a: Storage, al: Layout, b: Storage, bl: L
   const sb: [number, number, number] = [B === 1 ? 0 : bl.strides[0]!, K === 1 ? 0 : bl.strides[1]!, N === 1 ? 0 : bl.strides[2]!];
   if ([...sa, ...sb].some((s) => s < 0)) throw new RangeError('matmul: negative strides are not supported on webgpu');
   const variant = forced === 'auto' ? autoMatmulVariant(rt) : forced;
+  if (variant === 'rb-sg' && gemvMatmul(rt, a, al.offset, sa, b, bl.offset, sb, out, B, M, N, K)) return;
   split(rt, variant, a as GpuStorage, b as GpuStorage, out as GpuStorage, { B, M, N, K, offA: al.offset, sa, offB: bl.offset, sb }, 0, B, 0, M, 0, N);
+}
+
+/**
+ * x @ W^T with at most 4 rows of x and an unchanged Linear weight W (N, K) (b = W's transposed
+ * view: strides k 1, n K) through the conv GEMV kernel (./conv_gemv.ts: a 1x1 convolution of M
+ * pixels) on its cached lane-interleaved copy of W, from the weight's 2nd use at the same version:
+ * batch-1 inference's fully connected head. Measured on lavapipe, ResEmoteNet's full-width head
+ * at batch 1 (2048 -> 1024 -> 512 -> 256 -> 7), the 4 matmuls' replayed sum (bench/profile_step.ts
+ * --batch 1 --infer): 3.9 -> 2.3 ms (2026-12-05). Returns false (nothing done) when it does not
+ * apply or W is not cached yet (the first call, and training, where W changes every step).
+ */
+function gemvMatmul(rt: GpuRuntime, a: Storage, offA: number, sa: number[], b: Storage, offB: number, sb: number[], out: Storage, B: number, M: number, N: number, K: number): boolean {
+  if (!convTuning.gemv || !convTuning.cacheWeights || B !== 1 || M > GEMV_MAX_ROWS || K < 4 || offA !== 0 || offB !== 0) return false;
+  if (!(sa[2] === 1 && (M === 1 || sa[1] === K) && sb[1] === 1 && (N === 1 || sb[2] === K))) return false;
+  if (a.size < M * K || b.size !== N * K) return false;
+  const SG = sgSize(rt);
+  if (!SG) return false;
+  const p: Conv2dParams = { N: M, C_in: K, H: 1, W: 1, C_out: N, KH: 1, KW: 1, OH: 1, OW: 1, strideH: 1, strideW: 1, padH: 0, padW: 0, dilationH: 1, dilationW: 1, groups: 1 };
+  const taps = { khLo: 0, khN: 1, kwLo: 0, kwN: 1 };
+  if (!gemvFits(rt, SG, p, taps)) return false;
+  const wg = rt.cachedDerived(b as GpuStorage, `conv_sg_gemv ${SG} ${K} 1x1 0+1 0+1`, 2, () => packGemvWeights(rt, SG, b, p, taps));
+  if (!wg) return false;
+  const xt = pack(rt, a, 0, M, 1, K, 1, 'matmul');
+  gemvForward(rt, SG, xt, wg, null, out, p, taps);
+  rt.free(xt);
+  return true;
 }
 
 /** Element range [lo, hi) of a strided operand over index boxes (strides are non-negative). */
