@@ -1,6 +1,7 @@
 // batch_norm training forward in ONE dispatch for small channels (N * S elements each), "sg"
 // variant for software adapters (src/kernels/webgpu/subgroups.ts): one subgroup per channel
-// computes the mean, then M2 = sum((x - mean)^2) (two passes, no cancellation), writes
+// computes the mean and M2 = sum((x - mean)^2) in one pass (Welford per lane on values shifted
+// by one of the channel's own, merged with Chan's formula: no cancellation), writes
 // save_mean / save_invstd and the running statistics (momentum, UNBIASED variance, NaN for one
 // value: the semantics of bn_stats.wgsl), then normalizes its channel. Replaces bn_reduce +
 // bn_stats + bn_apply where those three dispatches (and bn_reduce's barriers) cost more than the
@@ -40,18 +41,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let c = (wid.x + wid.y * nwg.x) * {{NSG}}u + lid / {{SG}}u; // uniform over the subgroup
   if (c >= P.C) { return; }
   let len = P.N * P.S4;
-  var s = {{T}}(0.0);
+  // statistics in one pass: Welford per lane and component, merged with Chan's formula (as
+  // bn_reduce_sg.wgsl MODE 0)
+  // on values shifted by one of the channel's own (K): large means lose no precision in lm
+  let k0 = hsum(select({{T}}(0.0), x[P.x_off + c * P.S4], len > 0u)) / {{V}}.0;
+  let K = {{T}}(k0);
+  var lm = {{T}}(0.0);
+  var lq = {{T}}(0.0);
+  var k = 0u;
   for (var j = lane; j < len; j += {{SG}}u) {
-    s += x[P.x_off + ((j / P.S4) * P.C + c) * P.S4 + j % P.S4];
+    let v = x[P.x_off + ((j / P.S4) * P.C + c) * P.S4 + j % P.S4] - K;
+    k += 1u;
+    let d = v - lm;
+    lm += d / f32(k);
+    lq += d * (v - lm);
   }
+  let kf = f32(k);
   let cnt = f32(len * {{V}}u);
-  let mean = hsum(subgroupAdd(s)) / cnt;
-  var q = {{T}}(0.0);
-  for (var j = lane; j < len; j += {{SG}}u) {
-    let d = x[P.x_off + ((j / P.S4) * P.C + c) * P.S4 + j % P.S4] - mean;
-    q += d * d;
-  }
-  let m2 = hsum(subgroupAdd(q));
+  let ms = subgroupAdd(kf * hsum(lm)) / cnt;
+  let dm = lm - {{T}}(ms);
+  let m2 = subgroupAdd(hsum(lq) + kf * hsum(dm * dm));
+  let mean = ms + k0;
   var invstd = 1.0 / sqrt(m2 / cnt + P.eps);
   if (lane == 0u) { invstd = bn_finish_stats(c, mean, m2, cnt); }
   let wb = bn_affine(c);
