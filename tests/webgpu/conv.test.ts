@@ -22,6 +22,7 @@ import type { Backend, Conv2dParams, Storage } from '../../src/kernels/backend.j
 import type { GpuStorage } from '../../src/kernels/webgpu/runtime.js';
 import { convTuning, convVariant, liveTaps } from '../../src/kernels/webgpu/conv.js';
 import { pxApplies } from '../../src/kernels/webgpu/conv_px.js';
+import { im2colApplies, im2colTuning } from '../../src/kernels/webgpu/conv_im2col.js';
 import { gemvApplies } from '../../src/kernels/webgpu/conv_gemv.js';
 import { pack, packTuning } from '../../src/kernels/webgpu/conv_pack.js';
 import { webgpuRuntime } from '../../src/index.js';
@@ -252,7 +253,7 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     for (const p of [awkward[1]!, awkward[2]!, awkward[9]!]) await check(p);
   });
 
-  it('sg weight gradient of layers with <= 4 input channels: pixel lanes (conv_px.ts) and the general kernel', async () => {
+  it('sg weight gradient of layers with <= 4 input channels: im2col + matmul (conv_im2col.ts), pixel lanes (conv_px.ts) and the general kernel', async () => {
     convTuning.variant = 'sg';
     const shapes = [
       conv(1, 3, 7, 5, 5, 3, 3, [1, 1], [1, 1]), // 5 output channels (block of 8, 3 padded)
@@ -263,12 +264,19 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
       conv(2, 2, 6, 7, 3, 1, 1), // 1x1 kernel
     ];
     expect(shapes.map((p) => pxApplies(p))).toEqual([true, true, true, false, true, true]);
-    for (const p of shapes) {
-      const d = data(p);
-      for (const px of [true, false]) {
-        convTuning.pixelLanes = px;
-        await check(p, true, d);
+    const rt = webgpuRuntime();
+    expect(shapes.map((p) => im2colApplies(rt, p))).toEqual([true, true, true, false, true, true]);
+    try {
+      for (const p of shapes) {
+        const d = data(p);
+        for (const [im2col, px] of [[true, true], [false, true], [false, false]] as const) {
+          im2colTuning.enabled = im2col ? 'auto' : false;
+          convTuning.pixelLanes = px;
+          await check(p, true, d);
+        }
       }
+    } finally {
+      im2colTuning.enabled = 'auto';
     }
   });
 

@@ -79,6 +79,7 @@ import { sgSize } from './subgroups.js';
 import { window, zeroRange } from './window.js';
 import { pack } from './conv_pack.js';
 import { pxBackwardWeight } from './conv_px.js';
+import { im2colApplies, im2colBackwardWeight } from './conv_im2col.js';
 import { epiCode, epilogueDecl, epilogueExpr, epilogueLoad, type ConvEpilogue } from './conv_epilogue.js';
 import { gemvApplies, gemvFits, gemvForward, packGemvWeights } from './conv_gemv.js';
 
@@ -670,6 +671,10 @@ function sgBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, 
   const p = g.p;
   const SG = sgSize(rt);
   const lim = bindLimit(rt);
+  if (convTuning.pixelLanes && !convTuning.bindingLimitBytes && im2colApplies(rt, p)) {
+    im2colBackwardWeight(rt, gy, x, gw, p);
+    return;
+  }
   if (convTuning.pixelLanes && !convTuning.bindingLimitBytes && pxBackwardWeight(rt, SG, gy, x, gw, p)) return;
   const cig4 = up4(g.cinG);
   const cog4 = up4(g.coutG);

@@ -8,6 +8,8 @@
  * Measured on lavapipe (2 cores, idle), the width-1/4 stem at batch 64, 64x3x48x48 -> 16 3x3 p1,
  * median of 5 with both operands' channels-last packing included: general kernel 30.8-33.6 ms,
  * this one 24.8 ms. Less than the load count promised: the accumulators live on the stack.
+ * Since 2026-12-05 ./conv_im2col.ts (im2col + the matmul) takes these layers (9.4 ms there); this
+ * kernel remains for inputs whose im2col columns would exceed one binding.
  */
 import type { Conv2dParams, Storage } from '../backend.js';
 import type { GpuRuntime, GpuStorage } from './runtime.js';
