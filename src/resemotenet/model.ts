@@ -17,34 +17,7 @@ import { AdaptiveAvgPool2d } from '../nn/layers/pooling.js';
 import { Sequential } from '../nn/layers/container.js';
 import { SEBlock } from '../nn/layers/se.js';
 import { EMOTIONS } from './data/labels.js';
-import { conv2d_bn_eval } from '../tensor/ops/conv_bn.js';
-
-/**
- * bn(conv(x)) (+ residual), then relu when `relu`, then max_pool2d(2) when `pool`. In evaluation mode, for the plain Conv2d and BatchNorm2d
- * layers, through conv2d_bn_eval: the normalization (and relu) in the conv's store, one pass and
- * one dispatch instead of three passes; the same values (to float32 rounding). Otherwise (training,
- * subclasses, 'same' padding) the module calls. conv2d_bn_eval itself composes the differentiable
- * ops when autograd records.
- */
-export function convBn(conv: Conv2d, bn: BatchNorm2d, x: Tensor, relu_ = false, pool = false, residual: Tensor | null = null): Tensor {
-  const plain = Object.getPrototypeOf(conv) === Conv2d.prototype && Object.getPrototypeOf(bn) === BatchNorm2d.prototype;
-  if (bn.training || !plain || !bn.running_mean || !bn.running_var || typeof conv.padding === 'string' || x.ndim !== 4 || x.shape[1] !== conv.in_channels || bn.num_features !== conv.out_channels) {
-    let y = bn.call(conv.call(x));
-    if (residual) y = y.add(residual);
-    const z = relu_ ? relu(y) : y;
-    return pool ? max_pool2d(z, 2) : z;
-  }
-  return conv2d_bn_eval(x, conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.weight, bn.bias, {
-    stride: conv.stride,
-    padding: conv.padding,
-    dilation: conv.dilation,
-    groups: conv.groups,
-    eps: bn.eps,
-    relu: relu_,
-    max_pool: pool,
-    residual,
-  });
-}
+import { conv_bn } from '../nn/fusion.js';
 
 /**
  * The residual block of ResEmoteNet: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), with
@@ -71,14 +44,14 @@ export class ResidualBlock extends Module {
 
   override forward(x: Tensor): Tensor {
     const sc = this.shortcut.length === 0 ? x : this.shortcutForward(x);
-    // in evaluation the add and the relu happen in conv2's store (convBn)
-    return convBn(this.conv2, this.bn2, convBn(this.conv1, this.bn1, x, true), true, false, sc);
+    // in evaluation the add and the relu happen in conv2's store (conv_bn)
+    return conv_bn(this.conv2, this.bn2, conv_bn(this.conv1, this.bn1, x, { relu: true }), { residual: sc, relu: true });
   }
 
-  /** The projection shortcut: conv 1x1 + BatchNorm2d, fused in evaluation (see convBn) when it is that pair. */
+  /** The projection shortcut: conv 1x1 + BatchNorm2d, fused in evaluation (see conv_bn) when it is that pair. */
   private shortcutForward(x: Tensor): Tensor {
     const [conv, bn] = [this.shortcut.at(0), this.shortcut.at(1)];
-    if (this.shortcut.length === 2 && conv instanceof Conv2d && bn instanceof BatchNorm2d) return convBn(conv, bn, x);
+    if (this.shortcut.length === 2 && conv instanceof Conv2d && bn instanceof BatchNorm2d) return conv_bn(conv, bn, x);
     return this.shortcut.call(x);
   }
 }
@@ -250,7 +223,7 @@ export class ResEmoteNet extends Module {
    * smaller. In evaluation as one fused conv2d_bn_eval (relu and pool in the conv's store).
    */
   private stage(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor {
-    return this.training ? relu(max_pool2d(bn.call(conv.call(x)), 2)) : convBn(conv, bn, x, true, true);
+    return this.training ? relu(max_pool2d(bn.call(conv.call(x)), 2)) : conv_bn(conv, bn, x, { relu: true, max_pool: true });
   }
 
   override forward(x: Tensor): Tensor {

@@ -10,7 +10,8 @@
  * Tolerance: |gpu - cpu| <= 1e-4 * max(1, max |cpu|), as tests/webgpu/conv.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { batch_norm, conv2d, conv2d_bn_eval, max_pool2d, no_grad, relu, tensor, type Tensor } from '../../src/index.js';
+import { batch_norm, conv2d, conv2d_bn_eval, max_pool2d, nn, no_grad, relu, tensor, type Tensor } from '../../src/index.js';
+import { conv_bn } from '../../src/nn/fusion.js';
 import { convTuning } from '../../src/kernels/webgpu/conv.js';
 import { manual_seed, randn, rand } from '../../src/tensor/index.js';
 import { ResEmoteNet } from '../../src/resemotenet/model.js';
@@ -226,5 +227,27 @@ describe('conv2d_bn_eval on cpu (the reference backend) against the composition'
     manual_seed(13);
     const t = make(c)('cpu');
     close('cpu', await reference(c, t), await fused(c, t), 1e-6);
+  });
+});
+
+describe.runIf(hasGpu)('nn.conv_bn (module-level fusion)', () => {
+  it('evaluation: one fused call equal to the module calls; training: the module calls (running statistics updated)', async () => {
+    manual_seed(14);
+    const conv = new nn.Conv2d(4, 8, 3, { padding: 1, device: 'webgpu' });
+    const bn = new nn.BatchNorm2d(8, { device: 'webgpu' });
+    const x = randn([2, 4, 6, 6]).to('webgpu');
+    bn.train();
+    conv_bn(conv, bn, x, { relu: true }); // training: batch statistics, running stats move
+    expect(await bn.num_batches_tracked!.item()).toBe(1);
+    bn.eval();
+    const res = randn([2, 8, 6, 6]).to('webgpu');
+    const want = await vals(relu(bn.call(conv.call(x)).add(res)));
+    close('eval, residual + relu', want, await vals(no_grad(() => conv_bn(conv, bn, x, { residual: res, relu: true }))), 1e-5);
+    const wantPool = await vals(max_pool2d(relu(bn.call(conv.call(x))), 2));
+    close('eval, relu + pool', wantPool, await vals(no_grad(() => conv_bn(conv, bn, x, { relu: true, max_pool: true }))), 1e-5);
+    expect(await bn.num_batches_tracked!.item()).toBe(1);
+    // 'same' padding is not fused (the module call), the same values
+    const same = new nn.Conv2d(4, 8, 3, { padding: 'same', device: 'webgpu' });
+    close("'same' padding", await vals(bn.call(same.call(x))), await vals(no_grad(() => conv_bn(same, bn, x))), 1e-5);
   });
 });
