@@ -212,3 +212,27 @@ describe.runIf(hasGpu)('webgpu reduce path choice', () => {
     expect(paths.includes('sg')).toBe(sgSize(rt) > 0);
   });
 });
+
+describe.runIf(hasGpu)('sum over the leading dim of a contiguous tensor (a row of ones times the matrix)', () => {
+  it('equals the cpu sums: matrices, bias-gradient shapes, offset views; int32 keeps the row reduction', async () => {
+    const cases = [randn([64, 512]), randn([3, 5]), randn([16, 256, 1, 1]), randn([7, 4, 3]), randn([2, 1])];
+    for (const c of cases) {
+      const want = c.sum(0).dataSync();
+      const got = await c.to('webgpu').sum(0).data();
+      expect(got.length).toBe(want.length);
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!), `${c.shape} element ${i}`).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(want[i]!)));
+    }
+    // a bias gradient: sum over (N, H, W) with H = W = 1, and a contiguous view starting past element 0
+    const g = randn([64, 128, 1, 1]);
+    const wantB = g.sum([0, 2, 3]).dataSync();
+    const gotB = await g.to('webgpu').sum([0, 2, 3]).data();
+    for (let i = 0; i < wantB.length; i++) expect(Math.abs(gotB[i]! - wantB[i]!)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(wantB[i]!)));
+    const big = randn([10, 6]);
+    const view = big.to('webgpu').narrow(0, 3, 5);
+    const wantV = big.narrow(0, 3, 5).sum(0).dataSync();
+    const gotV = await view.sum(0).data();
+    for (let i = 0; i < wantV.length; i++) expect(Math.abs(gotV[i]! - wantV[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(wantV[i]!)));
+    const ints = tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'int32' }).to('webgpu');
+    expect(Array.from(await ints.sum(0).data())).toEqual([5, 7, 9]);
+  });
+});
