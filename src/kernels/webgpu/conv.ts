@@ -300,40 +300,36 @@ function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number,
   d.FMAS = I((i) => `        {\n          let a = subgroupBroadcast(xv${Math.floor(i / SG)}, ${i % SG}u);\n` + J((j) => `          acc${i * TN + j} += dot(a, bv${j});`) + '\n        }');
   const biasExpr = (co: string) => (hasBias ? `bias[${co}]` : '0.0');
   const head = (fwd && !hasBias ? '  _ = arrayLength(&bias);\n' : '') + (fwd ? J((j) => epilogueLoad(epi, `k${j}`, `g * P.coutG + P.c0 + min(col${j}, P.cc - 1u)`, '  '), '') : '');
-  if (rowMajor) {
-    // rows i..i+3 are 4 consecutive pixels of one image (OHW % 4 == 0, tiles start at multiples of 4)
-    d.STORE =
-      head +
-      rep(TM / 4, (i4) => {
-        const i = 4 * i4;
-        return `  {
+  // the forward's stores over groups of 4 rows (i..i+3), for the row-major and pool orders: the
+  // group's first row's output base, then per column `body` with `co` defined
+  const quads = (body: (i: number, j: number) => string): string =>
+    head +
+    rep(TM / 4, (i4) => {
+      const i = 4 * i4;
+      return `  {
     let ob = subgroupBroadcast(ob${Math.floor(i / SG)}, ${i % SG}u);
     let okr = subgroupBroadcast(select(0u, 1u, okm${Math.floor(i / SG)}), ${i % SG}u) != 0u;
 ${J(
   (j) => `    if (okr && okc${j}) {
       let co = g * P.coutG + P.c0 + col${j};
-      let o = (P.o_off + ob + co * OHW) / 4u;
-      var v = vec4<f32>(${rep(4, (t) => `acc${(i + t) * TN + j}`, ', ')}) + ${biasExpr('co')};${epilogueExpr(epi, `k${j}`, '      ', 'vec4<f32>', 'o')}
-      out[o] = v;
+${body(i, j)}
     }`,
 )}
   }`;
-      });
+    });
+  if (rowMajor) {
+    // rows i..i+3 are 4 consecutive pixels of one image (OHW % 4 == 0, tiles start at multiples of 4)
+    d.STORE = quads(
+      (i, j) => `      let o = (P.o_off + ob + co * OHW) / 4u;
+      var v = vec4<f32>(${rep(4, (t) => `acc${(i + t) * TN + j}`, ', ')}) + ${biasExpr('co')};${epilogueExpr(epi, `k${j}`, '      ', 'vec4<f32>', 'o')}
+      out[o] = v;`,
+    );
     return d;
   }
   if (order === 'pool') {
     // rows i..i+3 are one 2x2 window: the max of the 4 normalized values (NaN propagates, as max_pool2d)
-    d.STORE =
-      head +
-      rep(TM / 4, (i4) => {
-        const i = 4 * i4;
-        return `  {
-    let ob = subgroupBroadcast(ob${Math.floor(i / SG)}, ${i % SG}u);
-    let okr = subgroupBroadcast(select(0u, 1u, okm${Math.floor(i / SG)}), ${i % SG}u) != 0u;
-${J(
-  (j) => `    if (okr && okc${j}) {
-      let co = g * P.coutG + P.c0 + col${j};
-      var m = 0.0;
+    d.STORE = quads(
+      (i, j) => `      var m = 0.0;
 ${rep(
   4,
   (t) => `      {
@@ -341,11 +337,8 @@ ${rep(
         ${t === 0 ? 'm = v;' : 'm = select(m, v, v > m || (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u);'}
       }`,
 )}
-      out[P.o_off + ob + co * (OHW / 4u)] = m;
-    }`,
-)}
-  }`;
-      });
+      out[P.o_off + ob + co * (OHW / 4u)] = m;`,
+    );
     return d;
   }
   d.STORE =
