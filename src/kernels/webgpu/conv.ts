@@ -82,37 +82,11 @@ import { pxBackwardWeight } from './conv_px.js';
 import { im2colApplies, im2colBackwardWeight } from './conv_im2col.js';
 import { epiCode, epilogueDecl, epilogueExpr, epilogueLoad, type ConvEpilogue } from './conv_epilogue.js';
 import { gemvApplies, gemvFits, gemvForward, packGemvWeights } from './conv_gemv.js';
+import { convTuning, type ConvVariant } from './conv_tuning.js';
 
 export { window, zeroRange } from './window.js';
 export type { ConvEpilogue } from './conv_epilogue.js';
-
-export type ConvVariant = 'sg' | 'tiled';
-
-
-/** Knobs for tests and benchmarks; production code leaves them at 'auto'. */
-export const convTuning: {
-  variant: 'auto' | ConvVariant;
-  /** sg forward / input gradient: repack the weights into vec4 rows (true), read them in place (false), or decide per shape. */
-  packWeights: 'auto' | boolean;
-  /** Force the number of reduction splits (weight gradient, and tiled split-K); 0 = automatic. */
-  splits: number;
-  /** Override the binding limit in bytes (tests of the chunking paths); 0 = the adapter's. */
-  bindingLimitBytes: number;
-  /** sg weight gradient: skip taps that never touch the input (zero-fill them) — always, never, or when <= 70% are live. */
-  skipDeadTaps: 'auto' | boolean;
-  /** Forward of depthwise convs (groups == C_in) through ./conv_depthwise.ts (true) or the GEMM kernels (false). */
-  depthwise: boolean;
-  /** sg weight gradient of layers with <= 4 input channels through ./conv_px.ts (true) or the general kernel (false). */
-  pixelLanes: boolean;
-  /** sg forward: keep a packed copy of unchanged weights across calls (repeated inference). */
-  cacheWeights: boolean;
-  /** sg forward of <= 4 output pixels with cached weights through ./conv_gemv.ts (true) or the GEMM (false). */
-  gemv: boolean;
-  /** sg forward / input-gradient register tile (rows TM, columns per lane TN) instead of the automatic one (benchmarks). */
-  tile: { TM: number; TN: number } | null;
-  /** sg forward: rows ordered (n, oh, ow) with vec4 output stores (true), (oh, ow, n) with scalar stores (false), or per shape (see rowMajorFwd). Needs OH*OW % 4 == 0. */
-  rowMajor: 'auto' | boolean;
-} = { variant: 'auto', packWeights: 'auto', splits: 0, bindingLimitBytes: 0, skipDeadTaps: 'auto', depthwise: true, pixelLanes: true, cacheWeights: true, gemv: true, tile: null, rowMajor: 'auto' };
+export { convTuning, type ConvVariant } from './conv_tuning.js';
 
 // ---------------------------------------------------------------------------------------------
 // shared helpers

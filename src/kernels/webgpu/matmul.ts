@@ -54,7 +54,7 @@ import { fill } from './elementwise.js';
 import type { Binding, GpuRuntime, GpuStorage } from './runtime.js';
 import { shader } from './shaders.js';
 import type { Conv2dParams } from '../backend.js';
-import { convTuning } from './conv.js';
+import { convTuning } from './conv_tuning.js';
 import { gemvFits, gemvForward, GEMV_MAX_ROWS, packGemvWeights } from './conv_gemv.js';
 import { pack } from './conv_pack.js';
 import { sgSize } from './subgroups.js';
