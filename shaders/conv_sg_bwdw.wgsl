@@ -6,8 +6,8 @@
 // positions whose input pixel is inside the image (a rectangle computed per tap), so there are
 // no padding tests in the loop, and taps that never touch the image write zeros. Only taps in
 // [khLo, khHi) x [kwLo, kwHi) are visited: when the host narrows that range (taps outside it
-// never touch the input, e.g. 8 of 9 taps of a 3x3 p1 conv on a 1x1 map) it zero-fills the
-// output first with vec4 stores. Both operands arrive channels-last (conv_pack), so
+// never touch the input, e.g. 8 of 9 taps of a 3x3 p1 conv on a 1x1 map) it zeroes the
+// output first (a buffer clear). Both operands arrive channels-last (conv_pack), so
 // per reduction step a lane loads ONE vec4 of its 4 lane channels, and TM/4 lanes load one vec4
 // of shared channels each, handed to all lanes by subgroupBroadcast. LANE_IS_CI selects
 // whether the lanes run over input channels (shared = output channels) or the reverse.

@@ -217,3 +217,43 @@ describe.runIf(hasGpu)('webgpu elementwise: contiguous vec4 paths', () => {
     }
   });
 });
+
+describe.runIf(hasGpu)('webgpu zeroing through the queue clear', () => {
+  it('fill(0) and zeroRange write zeros exactly where asked, bump the version and drop derived copies', async () => {
+    const be = getBackend('webgpu');
+    const rt = webgpuRuntime();
+    const n = 1003;
+    const host = Float32Array.from({ length: n }, (_, i) => i + 1);
+    const s = be.upload(host, 'float32') as unknown as { version: number; derived: unknown };
+    const v0 = s.version;
+    // a derived copy (as a packed weight) must go when the storage is cleared
+    let made = 0;
+    const key = 'test-derived';
+    rt.cachedDerived(s as never, key, 1, () => {
+      made++;
+      return rt.alloc('float32', 4);
+    });
+    expect(made).toBe(1);
+    rt.clear(s as never, 5, 10); // an unaligned range in the middle
+    expect(s.version).toBe(v0 + 1);
+    expect(s.derived).toBe(null);
+    const got = await be.read(s as unknown as Storage);
+    expect(Array.from(got.slice(0, 5))).toEqual([1, 2, 3, 4, 5]);
+    expect(Array.from(got.slice(5, 15)).every((v) => Object.is(v, 0))).toBe(true);
+    expect(got[15]).toBe(16);
+    expect(got[n - 1]).toBe(n);
+    // fill with +0 takes the clear, -0 the kernel (its bits are not zero); int32 zeros too
+    be.fill(s as unknown as Storage, 0);
+    expect((await be.read(s as unknown as Storage)).every((v) => Object.is(v, 0))).toBe(true);
+    be.fill(s as unknown as Storage, -0);
+    expect((await be.read(s as unknown as Storage)).every((v) => Object.is(v, -0))).toBe(true);
+    const iv = be.upload(Int32Array.from({ length: 17 }, (_, i) => i - 8), 'int32');
+    be.fill(iv, 0);
+    expect(Array.from(await be.read(iv))).toEqual(new Array(17).fill(0));
+    // errors name the op and the range, before any GPU work
+    expect(() => rt.clear(s as never, 1000, 10)).toThrow(/clear: elements \[1000, 1010\) of a float32 storage of 1003/);
+    be.free(iv);
+    be.free(s as unknown as Storage);
+    expect(() => rt.clear(s as never, 0, 1)).toThrow(/clear: the storage was freed/);
+  });
+});

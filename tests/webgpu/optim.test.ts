@@ -68,6 +68,59 @@ describe.runIf(hasGpu)('webgpu optimizers', () => {
     }
   });
 
+  it('SGD: elements whose gradient and buffer are +0 keep their bits (the skipped path), the rest update', async () => {
+    // Conv weights whose taps never meet the input get exactly zero gradients: the kernel skips
+    // their param load and both stores. Bit-exact against the reference, signed zeros included:
+    // -0 params stay -0, a -0 gradient or buffer takes the full path, maximize negates +0 to -0.
+    const n = 4099; // a partial last vec4
+    const w = randomData(n, 7);
+    for (let i = 0; i < n; i += 5) w[i] = -0;
+    w[3] = Number.NaN;
+    const g = randomData(n, 8, 2), b = randomData(n, 9, 0.5);
+    for (let i = 0; i < n; i++) {
+      if (i % 9 !== 4) g[i] = 0; // the pattern of a 3x3 conv's center tap
+      if (i % 9 !== 4 && i % 7 !== 0) b[i] = 0;
+    }
+    g[33] = -0; // a -0 gradient at a dead tap: the full path (same values)
+    b[25] = -0; // a -0 buffer at a dead tap: the reference stores +0 there (0.9 * -0 + 0)
+    // zeros, NaNs and values the reference leaves unchanged must match bit for bit; the others
+    // within the f32-vs-f64 tolerance (the kernel rounds in f32)
+    const check = (what: string, before: Float32Array, want: TypedArray, got: TypedArray) => {
+      const wb = new Uint32Array(Float32Array.from(want as Float32Array).buffer), gb = new Uint32Array(Float32Array.from(got as Float32Array).buffer);
+      const ib = new Uint32Array(before.buffer);
+      const bad = Array.from(wb).findIndex((v, i) => {
+        const exact = want[i] === 0 || Number.isNaN(want[i]!) || v === ib[i];
+        return exact ? gb[i] !== v : !(Math.abs(got[i]! - want[i]!) <= 1e-6 * (1 + Math.abs(want[i]!)));
+      });
+      expect(bad, `${what}: element ${bad} ${got[bad]} vs ${want[bad]}`).toBe(-1);
+    };
+    const cases: Omit<SGDParams, 'size' | 'firstStep'>[] = [
+      { lr: 0.01, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, maximize: false },
+      { lr: 0.01, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: true, maximize: false },
+      { lr: 0.01, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false, maximize: true },
+      { lr: 0.01, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false },
+      { lr: 0.01, momentum: 0.9, dampening: 0, weightDecay: 1e-3, nesterov: false, maximize: false },
+    ];
+    for (const cfg of cases) {
+      for (const firstStep of [false, true]) {
+        const b0 = firstStep ? new Float32Array(n) : b.slice();
+        const [cp, gp] = upload2(w.slice());
+        const [cg, gg] = upload2(g.slice());
+        const [cb, gb] = upload2(b0.slice());
+        const p: SGDParams = { ...cfg, size: n, firstStep };
+        const useBuf = cfg.momentum !== 0;
+        getBackend('cpu').sgdUpdate(cp, cg, useBuf ? cb : null, p);
+        getBackend('webgpu').sgdUpdate(gp, gg, useBuf ? gb : null, p);
+        const what = `sgd ${JSON.stringify(cfg)} first ${firstStep}`;
+        const got = await getBackend('webgpu').read(gp);
+        check(`${what} param`, w, await getBackend('cpu').read(cp), got);
+        if (useBuf) check(`${what} buffer`, b0, await getBackend('cpu').read(cb), await getBackend('webgpu').read(gb));
+        // a -0 param with a zero gradient and buffer stays -0; so does a zero-gradient weight
+        if (cfg.weightDecay === 0 && !cfg.maximize) expect(Object.is(got[5], -0) && got[1] === w[1], what).toBe(true);
+      }
+    }
+  });
+
   it('Adam / AdamW: weight decay, amsgrad, maximize, bias correction over steps', async () => {
     const n = 777;
     const configs: Omit<AdamParams, 'size' | 'step'>[] = [

@@ -461,6 +461,11 @@ export function fill(rt: GpuRuntime, s: Storage, value: number): void {
   const bits = new DataView(new ArrayBuffer(4));
   if (g.dtype === 'int32') bits.setInt32(0, Math.trunc(value), true);
   else bits.setFloat32(0, value, true);
+  // zeros (all-zero bits, 4-byte elements) through the queue's clear: a memset on lavapipe
+  if (bits.getUint32(0, true) === 0 && g.size > 0) {
+    rt.clear(g, 0, g.size);
+    return;
+  }
   const p = rt.pipeline('fill', () => shader('fill'));
   const limitElems = Math.floor(rt.limits.maxStorageBufferBindingSize / 4);
   const chunk = Math.floor(limitElems / (WG * 64)) * WG * 64;

@@ -474,6 +474,29 @@ export class GpuRuntime {
     this.copyCount += Math.max(1, Math.ceil(bytes / chunk));
   }
 
+  /**
+   * Zeroes elements [start, start + len) of a storage with the queue's clearBuffer. On lavapipe it
+   * is a memset: 151 MB in ~3 ms, where a vec4-store kernel took ~16 ms (2 cores, 2026-12-05).
+   * @throws RangeError when the byte range is not a multiple of 4 (float16 ranges of odd length)
+   * or lies outside the storage; Error on a freed storage.
+   */
+  clear(s: GpuStorage, start: number, len: number): void {
+    this.checkLost('clear');
+    if (s.freed) throw new Error('clear: the storage was freed');
+    if (len <= 0) return;
+    const isz = itemsize(s.dtype);
+    const offset = start * isz, bytes = len * isz;
+    if (start < 0 || start + len > s.size || offset % 4 !== 0 || bytes % 4 !== 0) {
+      throw new RangeError(`clear: elements [${start}, ${start + len}) of a ${s.dtype} storage of ${s.size} are not a 4-byte-aligned range inside it`);
+    }
+    s.version++;
+    if (s.derived) this.dropDerived(s);
+    this.endPass();
+    this.getEncoder().clearBuffer(s.buffer, offset, bytes);
+    this.dispatchCount++;
+    if (++this.dispatchesSinceSubmit >= this.submitEvery) this.flush();
+  }
+
   /** Buffer copies recorded so far (each chunk counts; tests check that large copies are split). */
   copyCount = 0;
 
