@@ -130,6 +130,7 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     convTuning.gemv = true;
     convTuning.tile = null;
     convTuning.rowMajor = 'auto';
+    convTuning.bwdwTM = 0;
   });
 
   it('channels-last repack: the 4-pixel kernel equals the 1-pixel one and the definition (groups, padded channels, offsets)', async () => {
@@ -396,6 +397,21 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     for (const tile of [{ TM: 16, TN: 4 }, { TM: 16, TN: 2 }, { TM: 16, TN: 1 }]) {
       convTuning.tile = tile;
       await check(conv(2, 36, 8, 8, 40, 3, 3, [1, 1], [1, 1]), true);
+    }
+  });
+
+  it('sg weight gradient tiles of 64 shared channels (two cooperative loads per step), 48, and the automatic 64 from 128 channels', async () => {
+    convTuning.variant = 'sg';
+    // automatic: 130 output channels shared (lanes over input quads): 64 per tile, a partial third tile
+    await check(conv(2, 36, 6, 6, 130, 3, 3, [1, 1], [1, 1]));
+    for (const TM of [64, 48]) {
+      convTuning.bwdwTM = TM;
+      // lanes over input channels (shared = 70 output channels: a partial second tile), roles
+      // swapped (3 input channels shared), stride 2 with dead taps, and split reductions
+      for (const p of [awkward[9]!, conv(2, 3, 9, 9, 40, 3, 3, [1, 1], [1, 1]), conv(5, 20, 2, 2, 72, 3, 3, [2, 2], [1, 1])]) await check(p);
+      convTuning.splits = 3;
+      await check(awkward[9]!);
+      convTuning.splits = 0;
     }
   });
 

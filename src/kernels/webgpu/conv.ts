@@ -343,26 +343,31 @@ ${J((j) =>
 function sgBwdwDefs(TM: number, SG: number, laneIsCi: boolean, accumulate: boolean): Record<string, string | number> {
   const ACC = accumulate ? ' v += out[o];' : '';
   const SQ = TM / 4;
+  // shared vec4s per step: SQ of them, loaded cooperatively, SG per load instruction
+  const SL = Math.ceil(SQ / SG);
   const d: Record<string, string | number> = { WG: SG * NSG, NSG, SG, TM };
+  const L = (f: (l: number) => string, sep = '\n') => rep(SL, f, sep);
   const lane = laneIsCi
     ? `  let lok = lq < P.Qx;
   let lbase = g * P.Qx + min(lq, P.Qx - 1u);
-  let sok = lane < ${SQ}u && sq * 4u < P.cc;
-  let sbase = g * P.Qy + P.c0 / 4u + min(sq, (P.cc - 1u) / 4u);`
+${L((l) => `  let sok${l} = ${l * SG}u + lane < ${SQ}u && sq${l} * 4u < P.cc;
+  let sbase${l} = g * P.Qy + P.c0 / 4u + min(sq${l}, (P.cc - 1u) / 4u);`)}`
     : `  let lok = lq * 4u < P.cc;
   let lbase = g * P.Qy + P.c0 / 4u + min(lq, (P.cc - 1u) / 4u);
-  let sok = lane < ${SQ}u && sq < P.Qx;
-  let sbase = g * P.Qx + min(sq, P.Qx - 1u);`;
-  d.SETUP = `  let lq = lTile * ${SG}u + lane;\n  let sq = sTile * ${SQ}u + lane;\n` + lane;
+${L((l) => `  let sok${l} = ${l * SG}u + lane < ${SQ}u && sq${l} < P.Qx;
+  let sbase${l} = g * P.Qx + min(sq${l}, P.Qx - 1u);`)}`;
+  d.SETUP = `  let lq = lTile * ${SG}u + lane;\n` + L((l) => `  let sq${l} = sTile * ${SQ}u + ${l * SG}u + lane;`) + '\n' + lane;
   d.ACC = rep(TM, (i) => `  var acc${i} = vec4<f32>(0.0);`);
-  const [L, lpix, lgq, S, spix, sgq] = laneIsCi ? ['xt', 'xpix', 'GQx', 'gyt', 'ypix', 'GQy'] : ['gyt', 'ypix', 'GQy', 'xt', 'xpix', 'GQx'];
-  d.LOADS = `      let lv = ${L}[${lpix} * P.${lgq} + lbase];
-      var sv = vec4<f32>(0.0);
-      if (sok) { sv = ${S}[${spix} * P.${sgq} + sbase]; }`;
+  const [Lb, lpix, lgq, S, spix, sgq] = laneIsCi ? ['xt', 'xpix', 'GQx', 'gyt', 'ypix', 'GQy'] : ['gyt', 'ypix', 'GQy', 'xt', 'xpix', 'GQx'];
+  d.LOADS =
+    `      let lv = ${Lb}[${lpix} * P.${lgq} + lbase];
+` +
+    L((l) => `      var sv${l} = vec4<f32>(0.0);
+      if (sok${l}) { sv${l} = ${S}[${spix} * P.${sgq} + sbase${l}]; }`);
   d.FMAS = rep(
     SQ,
     (q) => `      {
-        let s = subgroupBroadcast(sv, ${q}u);
+        let s = subgroupBroadcast(sv${Math.floor(q / SG)}, ${q % SG}u);
         acc${4 * q} += s.x * lv;
         acc${4 * q + 1} += s.y * lv;
         acc${4 * q + 2} += s.z * lv;
@@ -660,7 +665,13 @@ function sgBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, 
   // ...but never more shared channels than the layer has: with 3 input channels a 32-row tile
   // would spend 29/32 of its multiply-adds on padding (the first layer's weight gradient:
   // 16x3x64x64->16 at width 1/16 on lavapipe: 45.7 -> 23.2 ms, `bench/profile_step.ts --width 0.0625`).
-  const TM = Math.min(32, 4 * SG, up4(laneIsCi ? g.coutG : g.cinG));
+  // From 128 shared channels, 64 per tile (two cooperative loads per step, 64 vec4 accumulators
+  // spilled to the stack: still cheaper than the loads they save). Measured on lavapipe, ms, 32 ->
+  // 64: 16x64x32x32->128 62-67 -> 52-53, 16x128x16x16->256 58-64 -> 50-53, 16x512x4x4->512
+  // 23-24 -> 20, 64x64x6x6->128 9-10 -> 8; 96 and 128 were slower again; at 64 shared channels
+  // (64x32x12x12->64) a toss-up (2026-12-05, .tmpkb-style microbenchmarks of this call alone).
+  const shared = laneIsCi ? g.coutG : g.cinG;
+  const TM = convTuning.bwdwTM || (SG === 8 && shared >= 128 ? 64 : Math.min(32, 4 * SG, up4(shared)));
   const pipeFor = (acc: boolean) => sgPipeline(rt, 'conv_sg_bwdw', sgBwdwDefs(TM, SG, laneIsCi, acc), { TM, SG, laneIsCi, acc });
   // Taps that never touch the input: skip them in the kernel and zero the output first (the
   // queue's clear, a memset on lavapipe: 16x2048x1x1->2048 3x3 p1, 8 of 9 taps dead, 29.4 ->

@@ -27,4 +27,6 @@ export const convTuning: {
   tile: { TM: number; TN: number } | null;
   /** sg forward: rows ordered (n, oh, ow) with vec4 output stores (true), (oh, ow, n) with scalar stores (false), or per shape (see rowMajorFwd). Needs OH*OW % 4 == 0. */
   rowMajor: 'auto' | boolean;
-} = { variant: 'auto', packWeights: 'auto', splits: 0, bindingLimitBytes: 0, skipDeadTaps: 'auto', depthwise: true, pixelLanes: true, cacheWeights: true, gemv: true, tile: null, rowMajor: 'auto' };
+  /** sg weight gradient: shared channels per tile (a multiple of 4) instead of the automatic one (benchmarks); 0 = automatic. */
+  bwdwTM: number;
+} = { variant: 'auto', packWeights: 'auto', splits: 0, bindingLimitBytes: 0, skipDeadTaps: 'auto', depthwise: true, pixelLanes: true, cacheWeights: true, gemv: true, tile: null, rowMajor: 'auto', bwdwTM: 0 };
