@@ -92,6 +92,12 @@ export interface Conv2dParams {
   dilationH: number;
   dilationW: number;
   groups: number;
+  /**
+   * A hint that conv2dBackwardWeight will read the same operands next (training, weight requiring
+   * grad): the forward's input and the input gradient's output gradient. A backend may keep
+   * copies it made of them (webgpu: their channels-last packs) until then. Values never change.
+   */
+  reuse?: boolean;
 }
 
 /** Pooling geometry over (N, C, H, W) -> (N, C, OH, OW). */

@@ -415,6 +415,44 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     }
   });
 
+  it('p.reuse: the weight gradient takes the packs the forward and the input gradient kept, and repacks after a write', async () => {
+    convTuning.variant = 'sg';
+    const gpu = getBackend('webgpu'), cpu = getBackend('cpu');
+    const rt = webgpuRuntime();
+    const p = { ...conv(4, 12, 6, 6, 20, 3, 3, [1, 1], [1, 1]), reuse: true };
+    const d = data(p);
+    const run = async (mutate: boolean) => {
+      const x = gpu.upload(d.x, 'float32'), w = gpu.upload(d.w, 'float32'), gy = gpu.upload(d.gy, 'float32');
+      const out = gpu.alloc('float32', d.gy.length), gx = gpu.alloc('float32', d.x.length), gw = gpu.alloc('float32', d.w.length);
+      gpu.conv2d(x, w, null, out, p);
+      gpu.conv2dBackwardInput(gy, w, gx, p);
+      if (mutate) gpu.fill(x, 0.5); // a write between forward and weight gradient: the kept pack is stale
+      const before = rt.dispatchCount;
+      gpu.conv2dBackwardWeight(gy, x, gw, p);
+      const dispatches = rt.dispatchCount - before;
+      const got = (await gpu.read(gw)) as Float32Array;
+      for (const s of [x, w, gy, out, gx, gw]) gpu.free(s);
+      return { dispatches, got };
+    };
+    const plain = await run(false);
+    const cx = cpu.upload(d.x, 'float32'), cgy = cpu.upload(d.gy, 'float32'), cgw = cpu.alloc('float32', d.w.length);
+    cpu.conv2dBackwardWeight(cgy, cx, cgw, p);
+    close('reused packs, weight gradient', (await cpu.read(cgw)) as Float32Array, plain.got);
+    const mutated = await run(true);
+    cpu.fill(cx, 0.5);
+    cpu.conv2dBackwardWeight(cgy, cx, cgw, p);
+    close('after a write to x, weight gradient', (await cpu.read(cgw)) as Float32Array, mutated.got);
+    // the stale x pack is redone: one more dispatch than with both packs reused
+    expect(mutated.dispatches).toBe(plain.dispatches + 1);
+    // without the hint every call packs its own operands
+    const q = { ...p, reuse: false };
+    const x = gpu.upload(d.x, 'float32'), gy = gpu.upload(d.gy, 'float32'), gw = gpu.alloc('float32', d.w.length);
+    const before = rt.dispatchCount;
+    gpu.conv2dBackwardWeight(gy, x, gw, q);
+    expect(rt.dispatchCount - before).toBe(plain.dispatches + 2);
+    for (const s of [x, gy, gw]) gpu.free(s);
+  });
+
   it('sg weight gradient with split reductions', async () => {
     convTuning.variant = 'sg';
     for (const splits of [2, 5]) {

@@ -449,6 +449,33 @@ export class GpuRuntime {
     return e.copy;
   }
 
+  /**
+   * Keeps `copy`, derived from `s`'s current contents, under `key` until `takeDerived` hands it
+   * back, `s` is written or freed (then the copy is freed): a channels-last copy made by one
+   * kernel for another that reads the same operand later (conv2d's forward and input gradient
+   * for its weight gradient). Takes ownership of `copy`.
+   */
+  keepDerived(s: GpuStorage, key: string, copy: GpuStorage): void {
+    if (!this.derivedCache || s.freed) {
+      this.free(copy);
+      return;
+    }
+    const map = (s.derived ??= new Map());
+    const e = map.get(key);
+    if (e?.copy && e.copy !== copy) this.free(e.copy);
+    map.set(key, { version: s.version, uses: 0, copy, tag: '' });
+  }
+
+  /** The copy kept under `key` for `s`'s current contents, removed from the cache (the caller now owns it), or null. */
+  takeDerived(s: GpuStorage, key: string): GpuStorage | null {
+    const e = s.derived?.get(key);
+    if (!e) return null;
+    s.derived!.delete(key);
+    if (e.version === s.version && e.copy) return e.copy;
+    if (e.copy) this.free(e.copy);
+    return null;
+  }
+
   /** Frees every copy derived from `s`. */
   private dropDerived(s: GpuStorage): void {
     const map = s.derived;

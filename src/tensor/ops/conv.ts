@@ -74,15 +74,17 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   const xc = x4._isDense ? x4 : denseCopy(x4);
   const wc = weight._isDense ? weight : denseCopy(weight);
   const bc = bias && !bias._isDense ? denseCopy(bias) : bias;
-  const out = Tensor.empty([N, C_out, OH, OW], x.dtype, x.device);
-  out.backend.conv2d(xc.storage, wc.storage, bc ? bc.storage : null, out.storage, p);
-  if (bc && bc !== bias) bc.dispose();
-
   // Which gradients the backward will produce, decided now as PyTorch's needs_input_grad.
   const rec = needsGrad(x4, weight, bias);
   const gradX = rec && x4.requires_grad;
   const gradW = rec && weight.requires_grad;
   const gradB = rec && !!bias && bias.requires_grad;
+  // the weight gradient reads x again (and the output gradient after the input gradient)
+  if (gradW) p.reuse = true;
+  const out = Tensor.empty([N, C_out, OH, OW], x.dtype, x.device);
+  out.backend.conv2d(xc.storage, wc.storage, bc ? bc.storage : null, out.storage, p);
+  if (bc && bc !== bias) bc.dispose();
+
   // Keep only what the backward reads: w for the input gradient, x for the weight gradient.
   if (xc !== x4 && !gradW) xc.dispose();
   if (wc !== weight && !gradX) wc.dispose();
