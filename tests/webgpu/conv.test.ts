@@ -327,6 +327,62 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     for (const s of [gw2, gx2, gb2]) gpu.free(s);
   });
 
+  it('a conv whose only live tap is its own pixel runs, in repeated inference, as the 1x1 conv of a cached tap slice', async () => {
+    convTuning.variant = 'sg';
+    const gpu = getBackend('webgpu'), cpu = getBackend('cpu');
+    const lim = webgpuRuntime().limits as { maxStorageBufferBindingSize: number };
+    const saved = lim.maxStorageBufferBindingSize;
+    // 3x3 pad 1 on 1x1 maps (the centre tap), dilation 2 with pad 2 (again the centre), and a
+    // 1x3 kernel on 5x1 maps (columns: the middle tap) with stride 2 rows; batch 6 = 6+ rows: the GEMM
+    const cases = [conv(6, 20, 1, 1, 12, 3, 3, [1, 1], [1, 1]), conv(6, 9, 1, 1, 7, 3, 3, [1, 1], [2, 2], [2, 2]), conv(3, 8, 5, 1, 10, 1, 3, [2, 1], [0, 1])];
+    try {
+      for (const small of [false, true]) {
+        // a binding limit of 4 KiB: the slice is cut in windows of whole weight rows
+        lim.maxStorageBufferBindingSize = small ? 4096 : saved;
+        for (const p of cases) {
+          const d = data(p);
+          const cx = cpu.upload(d.x, 'float32'), cw = cpu.upload(d.w, 'float32'), cb = cpu.upload(d.b, 'float32');
+          const gx = gpu.upload(d.x, 'float32'), gw = gpu.upload(d.w, 'float32'), gb = gpu.upload(d.b, 'float32');
+          const cout = cpu.alloc('float32', d.gy.length), gout = gpu.alloc('float32', d.gy.length);
+          cpu.conv2d(cx, cw, cb, cout, p);
+          const ref = (await cpu.read(cout)) as Float32Array;
+          for (let call = 1; call <= 3; call++) {
+            gpu.conv2d(gx, gw, gb, gout, p);
+            close(`${name(p)} call ${call}${small ? ' (small binding limit)' : ''}`, ref, (await gpu.read(gout)) as Float32Array);
+          }
+          const sliced = [...((gw as GpuStorage).derived?.keys() ?? [])].some((k) => k.startsWith('conv tap slice'));
+          expect(sliced, `${name(p)}: a tap slice is cached`).toBe(true);
+          // the inference epilogue (batch_norm, residual, relu) on the sliced path
+          const C = p.C_out;
+          const vec = (f: (i: number) => number) => Float32Array.from({ length: C }, (_, i) => f(i));
+          const bnHost = [vec((i) => 0.5 + i / C), vec((i) => i / C - 0.3), vec((i) => 0.1 * i), vec((i) => 1 + i / C)];
+          const res = rand(d.gy.length);
+          const bnC = bnHost.map((a) => cpu.upload(a, 'float32')), bnG = bnHost.map((a) => gpu.upload(a, 'float32'));
+          const rc = cpu.upload(res, 'float32'), rg = gpu.upload(res, 'float32');
+          cpu.conv2dBatchNormEval(cx, cw, cb, bnC[0]!, bnC[1]!, bnC[2]!, bnC[3]!, cout, p, { eps: 1e-5, relu: true, residual: rc });
+          const refE = (await cpu.read(cout)) as Float32Array;
+          for (let call = 1; call <= 3; call++) {
+            gpu.conv2dBatchNormEval(gx, gw, gb, bnG[0]!, bnG[1]!, bnG[2]!, bnG[3]!, gout, p, { eps: 1e-5, relu: true, residual: rg });
+            close(`${name(p)} conv + batch_norm + residual + relu, call ${call}`, refE, (await gpu.read(gout)) as Float32Array);
+          }
+          for (const st of [...bnG, rg]) gpu.free(st);
+          // new weights: the slice goes with the old ones (the elementwise copy needs a real binding limit)
+          lim.maxStorageBufferBindingSize = saved;
+          const w2 = d.w.map((v) => v * -0.5);
+          const gw2 = gpu.upload(w2, 'float32'), cw2 = cpu.upload(w2, 'float32');
+          gpu.copy(gw2, { shape: [w2.length], strides: [1], offset: 0 }, gw, { shape: [w2.length], strides: [1], offset: 0 });
+          cpu.conv2d(cx, cw2, cb, cout, p);
+          gpu.conv2d(gx, gw, gb, gout, p);
+          close(`${name(p)} after a write to the weights`, (await cpu.read(cout)) as Float32Array, (await gpu.read(gout)) as Float32Array);
+          for (const st of [gx, gw, gb, gout, gw2]) gpu.free(st);
+          lim.maxStorageBufferBindingSize = small ? 4096 : saved;
+        }
+      }
+    } finally {
+      lim.maxStorageBufferBindingSize = saved;
+    }
+  });
+
   it('forwards of <= 4 output pixels with cached weights (the GEMV kernel) agree with cpu', async () => {
     convTuning.variant = 'sg';
     const gpu = getBackend('webgpu'), cpu = getBackend('cpu');

@@ -160,6 +160,7 @@ function runElementwise(
   // bound from an aligned-down start; the remainder goes into the uniform offset.
   const align = Math.max(1, rt.limits.minStorageBufferOffsetAlignment / 4);
   const chunk = Math.floor((limitElems - align) / (WG * 64)) * WG * 64;
+  if (chunk <= 0) throw new RangeError(`${op}: a binding limit of ${rt.limits.maxStorageBufferBindingSize} bytes is below the ${(WG * 64 + align) * 4} bytes a window needs`);
   const outOff = stridedOut ? output.layout.offset : 0;
   for (let start = 0; start < n; start += chunk) {
     const len = Math.min(chunk, n - start);
@@ -469,6 +470,7 @@ export function fill(rt: GpuRuntime, s: Storage, value: number): void {
   const p = rt.pipeline('fill', () => shader('fill'));
   const limitElems = Math.floor(rt.limits.maxStorageBufferBindingSize / 4);
   const chunk = Math.floor(limitElems / (WG * 64)) * WG * 64;
+  if (chunk <= 0) throw new RangeError(`fill: a binding limit of ${rt.limits.maxStorageBufferBindingSize} bytes is below the ${WG * 64 * 4} bytes a window needs`);
   for (let start = 0; start < g.size; start += chunk) {
     const len = Math.min(chunk, g.size - start);
     // vec4 stores (4 per invocation, 64 per workgroup): bind whole vec4s (buffers are multiples of 16 bytes).
