@@ -107,4 +107,25 @@ describe.runIf(hasGpu)('webgpu faults', () => {
     expect(await grab(x.sum().data())).toMatch(/^nll_loss: a target is out of bounds .*raised by nll_loss call #\d+ \(target \[3\] on webgpu, called from /);
     x.dispose();
   });
+
+  it('a WebGPU validation error in a dispatch is reported at the next sync, naming the op (one scope per submit)', async () => {
+    const rt = webgpuRuntime();
+    await rt.sync();
+    // binding 0 needs at least 16 bytes (a vec4); a 1-element storage is bound: invalid bind group
+    const pipe = rt.pipeline('test: vec4 binding', '@group(0) @binding(0) var<storage, read_write> a: array<vec4<f32>>;\n@compute @workgroup_size(1) fn main() { a[0] = vec4<f32>(1.0); }');
+    const small = rt.alloc('float32', 1);
+    const other = arange(0, 8, 1, { device: 'webgpu' }).mul(2); // another op in the same batch
+    rt.dispatch('bad_op', pipe, [{ storage: small, offset: 0, size: 1 }], null, 1);
+    const err = await rt.sync().then(() => null, (e: unknown) => e as Error);
+    expect(err?.message).toMatch(/^WebGPU error: one of \d+ ops since the last submit \((.*, )?bad_op(, .*)?\): /);
+    other.dispose(); // (its commands were in the invalid command buffer: WebGPU runs none of them)
+    // the runtime keeps working; a clean batch reports nothing
+    const ok = arange(0, 8, 1, { device: 'webgpu' }).mul(2);
+    expect(Array.from(await ok.data())).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
+    ok.dispose();
+    await rt.sync();
+    rt.dispatch('bad_op', pipe, [{ storage: small, offset: 0, size: 1 }], null, 1);
+    await expect(rt.sync()).rejects.toThrow(/^WebGPU error: bad_op: /);
+    rt.free(small);
+  });
 });

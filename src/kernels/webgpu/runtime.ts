@@ -172,6 +172,14 @@ export class GpuRuntime {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private dispatchesSinceSubmit = 0;
+  /** Bind group layouts by pipeline (getBindGroupLayout makes a new object per call). */
+  private layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
+  /**
+   * One validation error scope spans the commands recorded between two submits (a scope per
+   * dispatch cost ~15 of its ~35 us of encoding in Dawn's Node binding); `scopeOps` names the ops
+   * recorded under it, for the message. Pipeline creation and allocations nest their own scopes.
+   */
+  private scopeOps: Set<string> | null = null;
   /** Free storage buffers by size class: usable by dispatches at once. */
   private freeNow = new Map<number, GPUBuffer[]>();
   /** Freed since the last submit: not yet safe for writeBuffer uploads. */
@@ -412,13 +420,14 @@ export class GpuRuntime {
       st.version++;
       if (st.derived) this.dropDerived(st);
     }
-    this.device.pushErrorScope('validation');
-    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    this.openScope(op);
+    let layout = this.layouts.get(pipeline);
+    if (!layout) this.layouts.set(pipeline, (layout = pipeline.getBindGroupLayout(0)));
+    const group = this.device.createBindGroup({ label: op, layout, entries });
     const pass = this.getPass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(x, y, z);
-    this.errors.push(this.device.popErrorScope().then((e) => (e ? `${op}: ${e.message}` : null)));
     this.dispatchCount++;
     if (++this.dispatchesSinceSubmit >= this.submitEvery) this.flush();
   }
@@ -494,6 +503,7 @@ export class GpuRuntime {
 
   /** Records a buffer-to-buffer copy (bytes), as copies of at most transferChunkBytes each. */
   copyBuffer(src: WebGPUBuffer, srcOffset: number, dst: WebGPUBuffer, dstOffset: number, bytes: number): void {
+    this.openScope('copy');
     this.endPass();
     const enc = this.getEncoder();
     const chunk = this.chunkBytes();
@@ -518,6 +528,7 @@ export class GpuRuntime {
     }
     s.version++;
     if (s.derived) this.dropDerived(s);
+    this.openScope('clear');
     this.endPass();
     this.getEncoder().clearBuffer(s.buffer, offset, bytes);
     this.dispatchCount++;
@@ -527,6 +538,25 @@ export class GpuRuntime {
   /** Buffer copies recorded so far (each chunk counts; tests check that large copies are split). */
   copyCount = 0;
 
+  /** Opens the validation scope of the commands up to the next submit, if none is open; records `op` in it. */
+  private openScope(op: string): void {
+    if (!this.scopeOps) {
+      this.device.pushErrorScope('validation');
+      this.scopeOps = new Set();
+    }
+    this.scopeOps.add(op);
+  }
+
+  /** Closes the scope opened by openScope (after the submit, whose own validation it covers). */
+  private closeScope(): void {
+    const ops = this.scopeOps;
+    if (!ops) return;
+    this.scopeOps = null;
+    const names = [...ops];
+    const who = names.length === 1 ? names[0]! : `one of ${names.length} ops since the last submit (${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''})`;
+    this.errors.push(this.device.popErrorScope().then((e) => (e ? `${who}: ${e.message}` : null)));
+  }
+
   /** Submits the recorded commands (no wait). */
   flush(): void {
     this.endPass();
@@ -534,6 +564,7 @@ export class GpuRuntime {
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;
     }
+    this.closeScope();
     this.dispatchesSinceSubmit = 0;
     for (const [cls, b] of this.freedPending) this.pushFree(cls, b);
     this.freedPending = [];
