@@ -402,8 +402,9 @@ ${L((l) => `  let sok${l} = ${l * SG}u + lane < ${SQ}u && sq${l} < P.Qx;
   return d;
 }
 
-function sgPipeline(rt: GpuRuntime, name: string, defs: Record<string, string | number>, keyDefs: Record<string, string | number | boolean>): GPUComputePipeline {
-  return rt.pipeline(shaderKey(name, keyDefs as Record<string, string | number>), () => shader(name, defs));
+/** The pipeline of sg kernel `name` specialized by `keyDefs`; `defs` (the generated code pieces) is only built on a cache miss. */
+function sgPipeline(rt: GpuRuntime, name: string, defs: () => Record<string, string | number>, keyDefs: Record<string, string | number | boolean>): GPUComputePipeline {
+  return rt.pipeline(shaderKey(name, keyDefs as Record<string, string | number>), () => shader(name, defs()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -578,7 +579,7 @@ function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null,
   const packed = cached !== null || shouldPack(g, 'fwd', rowTilesFull);
   const e = epiCode(epi);
   const order: RowOrder = epi?.pool ? 'pool' : rowMajorFwd(g, TM) ? 'row' : 'batch';
-  const pipe = sgPipeline(rt, 'conv_sg_fwd', sgRowColDefs('fwd', TM, TN, SG, packed, bias !== null, false, e, order), { TM, TN, SG, packed, b: bias !== null, e, order });
+  const pipe = sgPipeline(rt, 'conv_sg_fwd', () => sgRowColDefs('fwd', TM, TN, SG, packed, bias !== null, false, e, order), { TM, TN, SG, packed, b: bias !== null, e, order });
   const packedW = new Map<WChunk, GpuStorage>();
   const packW = (c: WChunk): GpuStorage => {
     if (cached) return cached;
@@ -638,7 +639,7 @@ function sgBackwardInput(rt: GpuRuntime, gy: Storage, w: Storage, gx: Storage, g
   const { TM, TN } = sgTile(SG, Mfull, g.cinG);
   const rowTilesFull = Math.ceil(Mfull / TM);
   const packed = shouldPack(g, 'bwdin', rowTilesFull);
-  const pipeFor = (acc: boolean) => sgPipeline(rt, 'conv_sg_bwdin', sgRowColDefs('bwdin', TM, TN, SG, packed, false, acc), { TM, TN, SG, packed, acc });
+  const pipeFor = (acc: boolean) => sgPipeline(rt, 'conv_sg_bwdin', () => sgRowColDefs('bwdin', TM, TN, SG, packed, false, acc), { TM, TN, SG, packed, acc });
   const packedW = new Map<WChunk, GpuStorage>();
   const packW = (c: WChunk): GpuStorage => {
     let s = packedW.get(c);
@@ -740,7 +741,7 @@ function sgBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, 
   // (64x32x12x12->64) a toss-up (2026-12-05, .tmpkb-style microbenchmarks of this call alone).
   const shared = laneIsCi ? g.coutG : g.cinG;
   const TM = convTuning.bwdwTM || (SG === 8 && shared >= 128 ? 64 : Math.min(32, 4 * SG, up4(shared)));
-  const pipeFor = (acc: boolean) => sgPipeline(rt, 'conv_sg_bwdw', sgBwdwDefs(TM, SG, laneIsCi, acc), { TM, SG, laneIsCi, acc });
+  const pipeFor = (acc: boolean) => sgPipeline(rt, 'conv_sg_bwdw', () => sgBwdwDefs(TM, SG, laneIsCi, acc), { TM, SG, laneIsCi, acc });
   // Taps that never touch the input: skip them in the kernel and zero the output first (the
   // queue's clear, a memset on lavapipe: 16x2048x1x1->2048 3x3 p1, 8 of 9 taps dead, 29.4 ->
   // 19.2 ms with the clear instead of a vec4-store kernel). Worth it when a good share of the

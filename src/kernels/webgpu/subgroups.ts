@@ -13,12 +13,17 @@ import type { GpuRuntime } from './runtime.js';
 
 /** Subgroup size usable by the sg kernels (fixed 4, 8 or 16), or 0. */
 export function sgSize(rt: GpuRuntime): number {
-  if (!rt.report.features.includes('subgroups')) return 0;
-  const info = (rt.device as unknown as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
-  const lo = info?.subgroupMinSize ?? 0;
-  const hi = info?.subgroupMaxSize ?? 0;
-  return lo === hi && (lo === 4 || lo === 8 || lo === 16) ? lo : 0;
+  let v = sgSizes.get(rt);
+  if (v === undefined) {
+    const info = (rt.device as unknown as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+    const lo = info?.subgroupMinSize ?? 0;
+    const hi = info?.subgroupMaxSize ?? 0;
+    v = rt.report.features.includes('subgroups') && lo === hi && (lo === 4 || lo === 8 || lo === 16) ? lo : 0;
+    sgSizes.set(rt, v); // fixed for the device's life (read per kernel call: the adapter info getter is slow)
+  }
+  return v;
 }
+const sgSizes = new WeakMap<GpuRuntime, number>();
 
 /** Subgroups per workgroup in the sg kernels of reduce and batch_norm. */
 export const SG_PER_WG = 8;
