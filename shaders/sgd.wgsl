@@ -3,8 +3,11 @@
 //   if momentum != 0: buf = first step ? d : momentum * buf + (1 - dampening) * d
 //                     d = nesterov ? d + momentum * buf : buf
 //   param -= lr * d
-// vec4 loads/stores, K consecutive vec4s per invocation; the last vec4 (n % 4 != 0) is
-// read-modify-written under a mask. Operands are bound from a multiple of 4 elements.
+// vec4 loads/stores, K consecutive vec4s per invocation. TAIL 0 covers the whole vec4s, TAIL 1
+// (one invocation, its own dispatch) the partial last one when n % 4 != 0, read-modify-written
+// under a mask: as constants, the masked stores leave the main kernel (on lavapipe both sides of
+// a divergent branch run: the main kernel was ~4 % slower with them). Operands are bound from a
+// multiple of 4 elements.
 #include "ew_common"
 
 struct Params {
@@ -23,15 +26,16 @@ struct Params {
 @group(0) @binding(3) var<uniform> P: Params;
 
 const K = 4u;
+const TAIL = {{TAIL}}u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let j0 = ((wid.x + wid.y * nwg.x) * 64u + lid) * K;
-  let nv = (P.n + 3u) / 4u;
+  if (TAIL == 1u && lid != 0u) { return; } // the partial vec4 is one invocation's
+  let j0 = select(((wid.x + wid.y * nwg.x) * 64u + lid) * K, P.n / 4u, TAIL == 1u);
+  let nv = select(P.n / 4u, (P.n + 3u) / 4u, TAIL == 1u);
   for (var t = 0u; t < K; t++) {
     let j = j0 + t;
     if (j >= nv) { return; }
-    let full = 4u * j + 4u <= P.n;
     var d = grad[j];
     if ((P.flags & 1u) != 0u) { d = -d; }
     // An element whose d and momentum buffer are both +0 (with no weight decay) keeps its buffer
@@ -54,11 +58,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if ((P.flags & 2u) != 0u) {
         var b = d;
         if ((P.flags & 4u) == 0u) { b = P.momentum * bo + P.one_m_damp * d; }
-        if (full) { buf[j] = b; } else { buf[j] = select(buf[j], b, slot_mask(j, 0u, P.n)); }
+        if (TAIL == 0u) { buf[j] = b; } else { buf[j] = select(buf[j], b, slot_mask(j, 0u, P.n)); }
         if ((P.flags & 8u) != 0u) { d = d + P.momentum * b; } else { d = b; }
       }
       let nw = w - P.lr * d;
-      if (full) { param[j] = nw; } else { param[j] = select(w, nw, slot_mask(j, 0u, P.n)); }
+      if (TAIL == 0u) { param[j] = nw; } else { param[j] = select(w, nw, slot_mask(j, 0u, P.n)); }
     }
   }
 }

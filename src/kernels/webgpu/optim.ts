@@ -8,7 +8,7 @@
  */
 import type { AdamParams, SGDParams, Storage } from '../backend.js';
 import type { Binding, GpuRuntime, GpuStorage } from './runtime.js';
-import { shader } from './shaders.js';
+import { shader, shaderKey } from './shaders.js';
 
 /** Workgroup size and vec4s per invocation of shaders/sgd.wgsl and adam.wgsl. */
 const WG = 64;
@@ -20,8 +20,12 @@ function f32Only(op: string, ...s: (Storage | null)[]): void {
   for (const x of s) if (x && x.dtype !== 'float32') throw new TypeError(`${op}: webgpu supports float32 only, got ${x.dtype}`);
 }
 
-/** Runs an elementwise update over `size` elements of every operand, in windows under the binding limit. */
-function chunked(rt: GpuRuntime, op: string, pipeline: GPUComputePipeline, operands: GpuStorage[], size: number, u: number[], f: number[]): void {
+/**
+ * Runs an elementwise update over `size` elements of every operand, in windows under the binding
+ * limit. With `tail`, `pipeline` covers the whole vec4s of a window and `tail` (one invocation)
+ * its partial last vec4.
+ */
+function chunked(rt: GpuRuntime, op: string, pipeline: GPUComputePipeline, operands: GpuStorage[], size: number, u: number[], f: number[], tail: GPUComputePipeline | null = null): void {
   const limit = Math.floor(rt.limits.maxStorageBufferBindingSize / 4);
   const align = Math.max(1, rt.limits.minStorageBufferOffsetAlignment / 4);
   const chunk = Math.max(align, Math.floor(limit / CHUNK_UNIT) * CHUNK_UNIT);
@@ -32,7 +36,9 @@ function chunked(rt: GpuRuntime, op: string, pipeline: GPUComputePipeline, opera
     const bindings: Binding[] = operands.map((s) =>
       s.size < size ? s : { storage: s, offset: start, size: Math.min(Math.ceil(n / 4) * 4, Math.floor(s.buffer.size / 4) - start) },
     );
-    rt.dispatch(op, pipeline, bindings, { u: [n, ...u], f }, Math.ceil(Math.ceil(n / 4) / (WG * PER_INVOCATION)));
+    const vecs = tail ? Math.floor(n / 4) : Math.ceil(n / 4);
+    if (vecs > 0) rt.dispatch(op, pipeline, bindings, { u: [n, ...u], f }, Math.ceil(vecs / (WG * PER_INVOCATION)));
+    if (tail && n % 4 !== 0) rt.dispatch(op, tail, bindings, { u: [n, ...u], f }, 1);
   }
 }
 
@@ -42,9 +48,10 @@ export function sgdUpdate(rt: GpuRuntime, param: Storage, grad: Storage, momentu
   const useBuf = p.momentum !== 0 && momentumBuf !== null;
   const dummy = useBuf ? null : rt.alloc('float32', 4);
   const flags = (p.maximize ? 1 : 0) | (useBuf ? 2 : 0) | (p.firstStep ? 4 : 0) | (p.nesterov ? 8 : 0);
-  const pipeline = rt.pipeline('sgd', () => shader('sgd'));
+  const pipeline = rt.pipeline(shaderKey('sgd', { TAIL: 0 }), () => shader('sgd', { TAIL: 0 }));
+  const tail = rt.pipeline(shaderKey('sgd', { TAIL: 1 }), () => shader('sgd', { TAIL: 1 }));
   const ops = [param, grad, useBuf ? momentumBuf! : dummy!] as GpuStorage[];
-  chunked(rt, 'sgdUpdate', pipeline, ops, p.size, [flags, 0, 0], [p.lr, p.momentum, 1 - p.dampening, p.weightDecay]);
+  chunked(rt, 'sgdUpdate', pipeline, ops, p.size, [flags, 0, 0], [p.lr, p.momentum, 1 - p.dampening, p.weightDecay], tail);
   if (dummy) rt.free(dummy);
 }
 
