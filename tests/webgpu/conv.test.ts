@@ -509,6 +509,44 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     for (const s of [x, gy, gw]) gpu.free(s);
   });
 
+  it('p.reuse: two convs on one input (a block\'s conv1 and shortcut) share one pack of it, freed after the last weight gradient', async () => {
+    convTuning.variant = 'sg';
+    const gpu = getBackend('webgpu'), cpu = getBackend('cpu');
+    const rt = webgpuRuntime();
+    const p1 = { ...conv(4, 12, 6, 6, 20, 3, 3, [2, 2], [1, 1]), reuse: true };
+    const p2 = { ...conv(4, 12, 6, 6, 20, 1, 1, [2, 2], [0, 0]), reuse: true };
+    const d1 = data(p1), d2 = data(p2);
+    const x = gpu.upload(d1.x, 'float32');
+    const live0 = rt.liveBytes;
+    const w1 = gpu.upload(d1.w, 'float32'), w2 = gpu.upload(d2.w, 'float32');
+    const o1 = gpu.alloc('float32', d1.gy.length), o2 = gpu.alloc('float32', d2.gy.length);
+    gpu.conv2d(x, w1, null, o1, p1);
+    const before = rt.dispatchCount;
+    gpu.conv2d(x, w2, null, o2, p2);
+    const second = rt.dispatchCount - before; // the GEMM (and its weight pack), not the input pack
+    const gy1 = gpu.upload(d1.gy, 'float32'), gy2 = gpu.upload(d2.gy, 'float32');
+    const g1 = gpu.alloc('float32', d1.w.length), g2 = gpu.alloc('float32', d2.w.length);
+    gpu.conv2dBackwardWeight(gy2, x, g2, p2);
+    const kept = [...((x as GpuStorage).derived?.values() ?? [])].filter((e) => e.copy).length;
+    expect(kept, 'the pack stays for the second weight gradient').toBe(1);
+    gpu.conv2dBackwardWeight(gy1, x, g1, p1);
+    expect((x as GpuStorage).derived?.size ?? 0, 'freed after the last').toBe(0);
+    const cx = cpu.upload(d1.x, 'float32');
+    for (const [p, d, g] of [[p1, d1, g1], [p2, d2, g2]] as const) {
+      const cgy = cpu.upload(d.gy, 'float32'), cg = cpu.alloc('float32', d.w.length);
+      cpu.conv2dBackwardWeight(cgy, cx, cg, p);
+      close(`${name(p)} weight gradient from the shared pack`, (await cpu.read(cg)) as Float32Array, (await gpu.read(g)) as Float32Array);
+    }
+    for (const st of [w1, w2, o1, o2, gy1, gy2, g1, g2]) gpu.free(st);
+    expect(rt.liveBytes).toBe(live0);
+    // without a shared pack the second forward packs its input: one dispatch more
+    const x2 = gpu.upload(d1.x, 'float32'), w3 = gpu.upload(d2.w, 'float32'), o3 = gpu.alloc('float32', d2.gy.length);
+    const b2 = rt.dispatchCount;
+    gpu.conv2d(x2, w3, null, o3, { ...p2, reuse: false });
+    expect(rt.dispatchCount - b2).toBe(second + 1);
+    for (const st of [x, x2, w3, o3]) gpu.free(st);
+  });
+
   it('sg weight gradient with split reductions', async () => {
     convTuning.variant = 'sg';
     for (const splits of [2, 5]) {

@@ -593,8 +593,9 @@ function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null,
   };
   const dummy = bias ?? x;
   for (const [n0, Nc] of bat) {
-    const xt = pack(rt, x, n0 * p.C_in * g.HW, Nc, p.groups, g.cinG, g.HW, 'conv2d');
     const keep = p.reuse === true && bat.length === 1;
+    // a pack of this input kept by another conv on it (a residual block's conv1 and shortcut)
+    const xt = (keep && rt.peekDerived(x as GpuStorage, reuseKey('x', g))) || pack(rt, x, n0 * p.C_in * g.HW, Nc, p.groups, g.cinG, g.HW, 'conv2d');
     const ow = window(rt, out, n0 * p.C_out * outPix, Nc * p.C_out * outPix);
     const M = Nc * g.OHW;
     const rowTiles = Math.ceil(M / TM);
@@ -652,8 +653,8 @@ function sgBackwardInput(rt: GpuRuntime, gy: Storage, w: Storage, gx: Storage, g
     return s;
   };
   for (const [n0, Nc] of bat) {
-    const gyt = pack(rt, gy, n0 * p.C_out * g.OHW, Nc, p.groups, g.coutG, g.OHW, 'conv2dBackwardInput');
     const keep = p.reuse === true && bat.length === 1;
+    const gyt = (keep && rt.peekDerived(gy as GpuStorage, reuseKey('gy', g))) || pack(rt, gy, n0 * p.C_out * g.OHW, Nc, p.groups, g.coutG, g.OHW, 'conv2dBackwardInput');
     const ow = window(rt, gx, n0 * p.C_in * g.HW, Nc * p.C_in * g.HW);
     const M = Nc * g.HW;
     const rowTiles = Math.ceil(M / TM);
@@ -704,8 +705,9 @@ function sgBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, 
   // packs the forward and the input gradient kept for this call (p.reuse), whichever path runs
   let xtKept = rt.takeDerived(x as GpuStorage, reuseKey('x', g));
   let gytKept = rt.takeDerived(gy as GpuStorage, reuseKey('gy', g));
+  // frees the taken copies this call owns (the last take of each), now or after its dispatches
   const dropKept = () => {
-    for (const k of [xtKept, gytKept]) if (k) rt.free(k);
+    for (const k of [xtKept, gytKept]) if (k?.last) rt.free(k.copy);
     xtKept = gytKept = null;
   };
   if (convTuning.pixelLanes && !convTuning.bindingLimitBytes && im2colApplies(rt, p)) {
@@ -753,8 +755,9 @@ function sgBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, 
   if (!skipDead) [khLo, khHi, kwLo, kwHi] = [0, p.KH, 0, p.KW];
   for (const [n0, Nc] of bat) {
     const whole = bat.length === 1;
-    const xt = (whole && xtKept) || pack(rt, x, n0 * p.C_in * g.HW, Nc, p.groups, g.cinG, g.HW, 'conv2dBackwardWeight');
-    const gyt = (whole && gytKept) || pack(rt, gy, n0 * p.C_out * g.OHW, Nc, p.groups, g.coutG, g.OHW, 'conv2dBackwardWeight');
+    const xt = (whole && xtKept?.copy) || pack(rt, x, n0 * p.C_in * g.HW, Nc, p.groups, g.cinG, g.HW, 'conv2dBackwardWeight');
+    const gyt = (whole && gytKept?.copy) || pack(rt, gy, n0 * p.C_out * g.OHW, Nc, p.groups, g.coutG, g.OHW, 'conv2dBackwardWeight');
+    const ownX = xt !== xtKept?.copy, ownGy = gyt !== gytKept?.copy;
     if (!whole) dropKept();
     for (const c of chunks) {
       const [first, count] = chunkRows(g, c);
@@ -806,9 +809,10 @@ function sgBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, 
         rt.free(part);
       }
     }
-    rt.free(xt);
-    rt.free(gyt);
+    if (ownX) rt.free(xt);
+    if (ownGy) rt.free(gyt);
   }
+  dropKept();
 }
 
 // ---------------------------------------------------------------------------------------------

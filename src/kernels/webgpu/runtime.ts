@@ -459,10 +459,11 @@ export class GpuRuntime {
   }
 
   /**
-   * Keeps `copy`, derived from `s`'s current contents, under `key` until `takeDerived` hands it
-   * back, `s` is written or freed (then the copy is freed): a channels-last copy made by one
-   * kernel for another that reads the same operand later (conv2d's forward and input gradient
-   * for its weight gradient). Takes ownership of `copy`.
+   * Keeps `copy`, derived from `s`'s current contents, under `key` for one more `takeDerived`
+   * (a count: two kernels that read the same operand, e.g. a residual block's conv1 and its
+   * projection shortcut on the block's input, share one copy); freed with the last take, or when
+   * `s` is written or freed. Takes ownership of `copy`; a copy already kept under `key` for these
+   * contents (see peekDerived) is counted again instead.
    */
   keepDerived(s: GpuStorage, key: string, copy: GpuStorage): void {
     if (!this.derivedCache || s.freed) {
@@ -471,18 +472,36 @@ export class GpuRuntime {
     }
     const map = (s.derived ??= new Map());
     const e = map.get(key);
-    if (e?.copy && e.copy !== copy) this.free(e.copy);
-    map.set(key, { version: s.version, uses: 0, copy, tag: '' });
+    if (e && e.copy === copy && e.version === s.version) {
+      e.uses++;
+      return;
+    }
+    if (e?.copy) this.free(e.copy);
+    map.set(key, { version: s.version, uses: 1, copy, tag: '' });
   }
 
-  /** The copy kept under `key` for `s`'s current contents, removed from the cache (the caller now owns it), or null. */
-  takeDerived(s: GpuStorage, key: string): GpuStorage | null {
+  /** The copy kept under `key` for `s`'s current contents, or null; the count is unchanged. */
+  peekDerived(s: GpuStorage, key: string): GpuStorage | null {
+    const e = s.derived?.get(key);
+    return e && e.version === s.version && e.copy ? e.copy : null;
+  }
+
+  /**
+   * Counts one take of the copy kept under `key` for `s`'s current contents. Returns it, with
+   * `last` true when this was the last expected take: the entry is gone and the caller frees the
+   * copy after its use; null when there is none (a stale one is freed).
+   */
+  takeDerived(s: GpuStorage, key: string): { copy: GpuStorage; last: boolean } | null {
     const e = s.derived?.get(key);
     if (!e) return null;
+    if (e.version !== s.version || !e.copy) {
+      s.derived!.delete(key);
+      if (e.copy) this.free(e.copy);
+      return null;
+    }
+    if (--e.uses > 0) return { copy: e.copy, last: false };
     s.derived!.delete(key);
-    if (e.version === s.version && e.copy) return e.copy;
-    if (e.copy) this.free(e.copy);
-    return null;
+    return { copy: e.copy, last: true };
   }
 
   /** Frees every copy derived from `s`. */
