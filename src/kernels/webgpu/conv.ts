@@ -202,7 +202,15 @@ const NSG = 8; // subgroups per workgroup in the sg kernels
  */
 type RowOrder = 'batch' | 'row' | 'pool';
 
-function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number, packed: boolean, hasBias: boolean, accumulate: boolean, epi = 0, order: RowOrder = 'batch'): Record<string, string | number> {
+/**
+ * `stride` (input gradient): the strides as WGSL literals in its per-tap phase tests (t % s == 0,
+ * t / s): a division by a uniform is a scalar loop over the lanes on lavapipe, by a literal 1 it
+ * folds away. Measured (input gradient, ms): 16x64x32x32->128 55.5 -> 49.5, 16x128x16x16->256
+ * 50 -> 45, 64x16x24x24->32 16.3 -> 13.7 (2026-12-05, alternating processes).
+ */
+function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number, packed: boolean, hasBias: boolean, accumulate: boolean, epi = 0, order: RowOrder = 'batch', stride: [number, number] = [0, 0]): Record<string, string | number> {
+  const sH = stride[0] ? `${stride[0]}u` : 'P.sH';
+  const sW = stride[1] ? `${stride[1]}u` : 'P.sW';
   const rowMajor = order === 'row';
   // accumulation is specialized: a read of out[] under a runtime flag still costs a per-lane loop on lavapipe
   const ACC = accumulate ? ' v += out[o];' : '';
@@ -256,9 +264,9 @@ function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number,
       let xa${r} = select(0u, ((n${r} * P.H + u32(ih${r})) * P.W + u32(iw${r})) * P.GQ + g * P.Q, ok${r});`
       : `      let th${r} = ihs${r} - i32(kh * P.dH);
       let tw${r} = iws${r} - i32(kw * P.dW);
-      let oh${r} = u32(max(th${r}, 0)) / P.sH;
-      let ow${r} = u32(max(tw${r}, 0)) / P.sW;
-      let ok${r} = okm${r} && th${r} >= 0 && tw${r} >= 0 && u32(th${r}) % P.sH == 0u && u32(tw${r}) % P.sW == 0u && oh${r} < P.OH && ow${r} < P.OW;
+      let oh${r} = u32(max(th${r}, 0)) / ${sH};
+      let ow${r} = u32(max(tw${r}, 0)) / ${sW};
+      let ok${r} = okm${r} && th${r} >= 0 && tw${r} >= 0 && u32(th${r}) % ${sH} == 0u && u32(tw${r}) % ${sW} == 0u && oh${r} < P.OH && ow${r} < P.OW;
       let xa${r} = select(0u, ((n${r} * P.OH + oh${r}) * P.OW + ow${r}) * P.GQ + g * P.Qo + P.q0, ok${r});`,
   );
   d.ANYOK = Rr((r) => `ok${r}`, ' || ');
@@ -640,7 +648,8 @@ function sgBackwardInput(rt: GpuRuntime, gy: Storage, w: Storage, gx: Storage, g
   const { TM, TN } = sgTile(SG, Mfull, g.cinG);
   const rowTilesFull = Math.ceil(Mfull / TM);
   const packed = shouldPack(g, 'bwdin', rowTilesFull);
-  const pipeFor = (acc: boolean) => sgPipeline(rt, 'conv_sg_bwdin', () => sgRowColDefs('bwdin', TM, TN, SG, packed, false, acc), { TM, TN, SG, packed, acc });
+  const stride: [number, number] = [p.strideH, p.strideW];
+  const pipeFor = (acc: boolean) => sgPipeline(rt, 'conv_sg_bwdin', () => sgRowColDefs('bwdin', TM, TN, SG, packed, false, acc, 0, 'batch', stride), { TM, TN, SG, packed, acc, s: stride.join('x') });
   const packedW = new Map<WChunk, GpuStorage>();
   const packW = (c: WChunk): GpuStorage => {
     let s = packedW.get(c);
