@@ -25,7 +25,7 @@
  */
 import type { BatchNormParams, Storage } from '../backend.js';
 import type { Binding, GpuRuntime, GpuStorage } from './runtime.js';
-import { shader, shaderKey } from './shaders.js';
+import { shader, shaderKey, withLiterals } from './shaders.js';
 import { window } from './window.js';
 import { SG_PER_WG, sgFor } from './subgroups.js';
 
@@ -83,7 +83,7 @@ function reduce(
   const V = SG ? E.V : 1;
   const sgDefs = { MODE: mode, SG, NSG: SG_PER_WG, WG: SG * SG_PER_WG, T: E.T, V: E.V, HSUM: E.HSUM };
   const pipe = SG
-    ? rt.pipeline(shaderKey('bn_reduce_sg', sgDefs), () => shader('bn_reduce_sg', sgDefs))
+    ? rt.pipeline(shaderKey('bn_reduce_sg', { ...sgDefs, S4: p.S / V }), () => withLiterals(shader('bn_reduce_sg', sgDefs), { S4: p.S / V }))
     : rt.pipeline(shaderKey('bn_reduce', { mode, rows }), () => shader('bn_reduce', { MODE: mode, ROWS: rows, ELEM: elem(mode), MERGE: merge(mode) }));
   // splits per chunk: >= ~128 workgroups in all, >= 1024 values per split
   const plan = chunks.map(([, nc]) => {
@@ -323,7 +323,8 @@ function trainFusedSg(
 ): void {
   const E = sgElem(p.S);
   const defs = { SG, NSG: SG_PER_WG, WG: SG * SG_PER_WG, T: E.T, V: E.V, HSUM: E.HSUM };
-  const pipe = rt.pipeline(shaderKey('bn_train_sg', defs), () => shader('bn_train_sg', defs));
+  const lit = { S4: p.S / E.V }; // the per-element index split (see withLiterals)
+  const pipe = rt.pipeline(shaderKey('bn_train_sg', { ...defs, ...lit }), () => withLiterals(shader('bn_train_sg', defs), lit));
   const len = p.N * p.C * p.S;
   const xw = window(rt, x, 0, len);
   const ow = window(rt, out, 0, len);
@@ -362,7 +363,8 @@ function backwardFusedSg(
 ): void {
   const E = sgElem(p.S);
   const defs = { SG, NSG: SG_PER_WG, WG: SG * SG_PER_WG, T: E.T, V: E.V, HSUM: E.HSUM };
-  const pipe = rt.pipeline(shaderKey('bn_backward_sg', defs), () => shader('bn_backward_sg', defs));
+  const lit = { S4: p.S / E.V };
+  const pipe = rt.pipeline(shaderKey('bn_backward_sg', { ...defs, ...lit }), () => withLiterals(shader('bn_backward_sg', defs), lit));
   const len = p.N * p.C * p.S;
   const xw = window(rt, x, 0, len);
   const gw = window(rt, gy, 0, len);

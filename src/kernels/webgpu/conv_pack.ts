@@ -9,10 +9,12 @@
  * 4-pixel: 64x16x2304 7.6 -> 4.1, 64x32x576 5.3 -> 2.4, 16x64x4096 16.6 -> 9.5, 16x128x1024
  * 8.9 -> 4.3 (2026-12-05); the width-1/4 training step's best of 10 went from 264-268 to
  * 247-253 ms (batch 64, alternating processes of the previous and this commit, 3 pairs).
+ * Both kernels are compiled per shape with the sizes they split the flat index by as literals
+ * (shaders.ts withLiterals): 16x64x4096 5.7-6.3 -> 4.0-4.3 ms, 16x128x1024 2.9 -> 2.1 ms.
  */
 import type { Storage } from '../backend.js';
 import type { GpuRuntime, GpuStorage } from './runtime.js';
-import { shader } from './shaders.js';
+import { shader, shaderKey, withLiterals } from './shaders.js';
 import { window } from './window.js';
 
 const up4 = (n: number): number => Math.ceil(n / 4) * 4;
@@ -28,11 +30,13 @@ export function pack(rt: GpuRuntime, src: Storage, srcStart: number, N: number, 
   const w = window(rt, src, srcStart, N * G * Cg * S);
   if (S % 4 === 0 && w.rel % 4 === 0 && packTuning.vec4) {
     const total4 = total / 4;
-    const pipe = rt.pipeline('conv_pack4', () => shader('conv_pack4'));
+    const lit = { S4: S / 4, G, Cg, Q };
+    const pipe = rt.pipeline(shaderKey('conv_pack4', lit), () => withLiterals(shader('conv_pack4'), lit));
     rt.dispatch(op, pipe, [w.b, dst], { u: [total4, S / 4, G, Cg, Q, w.rel / 4] }, Math.ceil(total4 / 64));
     return dst;
   }
-  const pipe = rt.pipeline('conv_pack', () => shader('conv_pack'));
+  const lit = { S, G, Cg, Q };
+  const pipe = rt.pipeline(shaderKey('conv_pack', lit), () => withLiterals(shader('conv_pack'), lit));
   rt.dispatch(op, pipe, [w.b, dst], { u: [total, S, G, Cg, Q, w.rel] }, Math.ceil(total / 64));
   return dst;
 }

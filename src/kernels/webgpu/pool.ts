@@ -13,7 +13,7 @@
  */
 import type { AdaptivePool2dParams, Pool2dParams, Storage } from '../backend.js';
 import type { GpuRuntime } from './runtime.js';
-import { shader, shaderKey } from './shaders.js';
+import { shader, shaderKey, withLiterals } from './shaders.js';
 import { window, zeroRange } from './window.js';
 
 const WG = 64;
@@ -47,7 +47,8 @@ export function maxPool2d(rt: GpuRuntime, x: Storage, out: Storage, indices: Sto
     // exact 2x2/2 tiling with W % 4 == 0: pairs of outputs from vec4 loads (pool_max_2x2.wgsl);
     // on lavapipe (2 cores), general -> paired: (16, 64, 64, 64) 13.1 -> 6.2 ms, (64, 16, 48, 48)
     // 7.6 -> 3.6 ms, (64, 32, 24, 24) 3.9 -> 1.9 ms
-    const pipe2 = rt.pipeline('pool_max_2x2', () => shader('pool_max_2x2'));
+    const lit = { W: p.W, OH: p.OH, OW2: p.OW / 2, H: p.H }; // see withLiterals
+    const pipe2 = rt.pipeline(shaderKey('pool_max_2x2', lit), () => withLiterals(shader('pool_max_2x2'), lit));
     for (const [p0, np] of planeChunks(rt, p.N * p.C, HW, OHW, 'maxPool2d')) {
       const xw = window(rt, x, p0 * HW, np * HW);
       const ow = window(rt, out, p0 * OHW, np * OHW);
@@ -101,7 +102,9 @@ export function maxPool2dBackward(rt: GpuRuntime, gy: Storage, indices: Storage,
   let { kind, covered } = maxBackwardKind(p);
   if (kind !== 'gather' && !covered) zeroRange(rt, gx, 0, p.N * p.C * HW);
   const name = kind === 'gather' ? 'pool_max_bwd' : kind === 'scatter' ? 'pool_max_bwd_scatter' : 'pool_max_bwd_2x2';
-  const pipe = rt.pipeline(name, () => shader(name));
+  // the 2x2 kernel's index split with the sizes as literals (see withLiterals)
+  const lit: Record<string, number> = kind === '2x2' ? { H: p.H, W: p.W, OH: p.OH, OW: p.OW } : {};
+  const pipe = rt.pipeline(shaderKey(name, lit), () => withLiterals(shader(name), lit));
   for (const [p0, np] of planeChunks(rt, p.N * p.C, HW, OHW, 'maxPool2dBackward')) {
     const gw = window(rt, gy, p0 * OHW, np * OHW);
     const iw = window(rt, indices, p0 * OHW, np * OHW);
