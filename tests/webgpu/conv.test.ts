@@ -500,6 +500,28 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     close('after a write to x, weight gradient', (await cpu.read(cgw)) as Float32Array, mutated.got);
     // the stale x pack is redone: one more dispatch than with both packs reused
     expect(mutated.dispatches).toBe(plain.dispatches + 1);
+    // the im2col weight gradient (<= 4 input channels) takes the forward's pack of x as well
+    const p3 = { ...conv(3, 3, 9, 9, 16, 3, 3, [1, 1], [1, 1]), reuse: true };
+    expect(im2colApplies(rt, p3)).toBe(true);
+    const d3 = data(p3);
+    const im2colRun = async (hint: boolean) => {
+      const q3 = { ...p3, reuse: hint };
+      const x = gpu.upload(d3.x, 'float32'), w = gpu.upload(d3.w, 'float32'), gy = gpu.upload(d3.gy, 'float32');
+      const out = gpu.alloc('float32', d3.gy.length), gw = gpu.alloc('float32', d3.w.length);
+      gpu.conv2d(x, w, null, out, q3);
+      const before = rt.dispatchCount;
+      gpu.conv2dBackwardWeight(gy, x, gw, q3);
+      const n = rt.dispatchCount - before;
+      expect((x as GpuStorage).derived?.size ?? 0).toBe(0);
+      const got = (await gpu.read(gw)) as Float32Array;
+      for (const st of [x, w, gy, out, gw]) gpu.free(st);
+      return { n, got };
+    };
+    const withHint = await im2colRun(true), without = await im2colRun(false);
+    expect(withHint.n).toBe(without.n - 1);
+    const c3x = cpu.upload(d3.x, 'float32'), c3gy = cpu.upload(d3.gy, 'float32'), c3gw = cpu.alloc('float32', d3.w.length);
+    cpu.conv2dBackwardWeight(c3gy, c3x, c3gw, p3);
+    close('im2col weight gradient from the kept pack', (await cpu.read(c3gw)) as Float32Array, withHint.got);
     // without the hint every call packs its own operands
     const q = { ...p, reuse: false };
     const x = gpu.upload(d.x, 'float32'), gy = gpu.upload(d.gy, 'float32'), gw = gpu.alloc('float32', d.w.length);

@@ -720,8 +720,8 @@ function sgBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, 
     xtKept = gytKept = null;
   };
   if (convTuning.pixelLanes && !convTuning.bindingLimitBytes && im2colApplies(rt, p)) {
+    im2colBackwardWeight(rt, gy, x, gw, p, xtKept?.copy ?? null);
     dropKept();
-    im2colBackwardWeight(rt, gy, x, gw, p);
     return;
   }
   if (convTuning.pixelLanes && !convTuning.bindingLimitBytes && pxBackwardWeight(rt, SG, gy, x, gw, p)) {

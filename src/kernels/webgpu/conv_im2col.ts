@@ -17,7 +17,7 @@
  */
 import type { Conv2dParams, Storage } from '../backend.js';
 import type { GpuRuntime, GpuStorage } from './runtime.js';
-import { shader, shaderKey } from './shaders.js';
+import { shader, shaderKey, withLiterals } from './shaders.js';
 import { window } from './window.js';
 import { pack } from './conv_pack.js';
 import { matmul } from './matmul.js';
@@ -59,17 +59,19 @@ function defs(Cin: number, KH: number, KW: number): Record<string, string | numb
 }
 
 /** gw (C_out, C_in, KH, KW) = sum over (n, oh, ow) of gy (x) the input's taps; the caller checked im2colApplies. */
-export function im2colBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, p: Conv2dParams): void {
+export function im2colBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, p: Conv2dParams, packed: GpuStorage | null = null): void {
   const KHKW = p.KH * p.KW;
   const R = Math.ceil((p.C_in * KHKW) / 4) * 4;
   const HW = p.H * p.W, OHW = p.OH * p.OW;
-  const xt = pack(rt, x, 0, p.N, 1, p.C_in, HW, 'conv2dBackwardWeight');
+  // x channels-last: the forward's pack when the caller has it (Conv2dParams.reuse), else made here
+  const xt = packed ?? pack(rt, x, 0, p.N, 1, p.C_in, HW, 'conv2dBackwardWeight');
   const total = p.N * OHW;
   const cols = rt.alloc('float32', total * R);
-  const d = defs(p.C_in, p.KH, p.KW);
-  const pipe = rt.pipeline(shaderKey('conv_im2col', { C: p.C_in, KH: p.KH, KW: p.KW }), () => shader('conv_im2col', d));
+  // the geometry as literals: the per-pixel index split divides by OH*OW and OW (see withLiterals)
+  const lit = { H: p.H, W: p.W, OH: p.OH, OW: p.OW, sH: p.strideH, sW: p.strideW, pH: p.padH, pW: p.padW, dH: p.dilationH, dW: p.dilationW };
+  const pipe = rt.pipeline(shaderKey('conv_im2col', { C: p.C_in, KH: p.KH, KW: p.KW, ...lit }), () => withLiterals(shader('conv_im2col', defs(p.C_in, p.KH, p.KW)), lit));
   rt.dispatch('conv2dBackwardWeight', pipe, [xt, cols], { u: [p.H, p.W, p.OH, p.OW, p.strideH, p.strideW, p.padH, p.padW, p.dilationH, p.dilationW, total, 0] }, Math.ceil(total / 64));
-  rt.free(xt);
+  if (!packed) rt.free(xt);
   // part[n] (C_out x R) = gy[n] (C_out x OHW) @ cols[n] (OHW x R)
   const part = rt.alloc('float32', p.N * p.C_out * R);
   matmul(rt, gy, { shape: [p.N, p.C_out, OHW], strides: [p.C_out * OHW, OHW, 1], offset: 0 }, cols, { shape: [p.N, OHW, R], strides: [OHW * R, R, 1], offset: 0 }, part, p.N, p.C_out, R, OHW);
