@@ -56,6 +56,19 @@
  * the pool, (n, oh, ow) with vec4 stores on large maps with short reductions, else batch
  * fastest. Full width, batch 16: 273 -> 218 ms replayed (bench/profile_step.ts --infer).
  *
+ * Training reuses channels-last packs (Conv2dParams.reuse, GpuRuntime.keepDerived): the weight
+ * gradient takes the forward's pack of x and the input gradient's pack of gy, counted per take so
+ * that a residual block's conv1 and projection shortcut share the pack of the block input: 4
+ * activation packs per conv become 2. The input gradient compiles its strides as literals (a
+ * division by a uniform is a per-lane scalar loop on lavapipe; 10-15 % of its time at stride 1),
+ * the weight gradient takes 64 shared channels per tile from 128 (12-16 % on the full-width
+ * layers), and a single live tap at the output pixel's own input pixel (3x3 p1 on a 1x1 map)
+ * runs, in repeated inference, as the 1x1 conv of a cached tap slice.
+ *
+ * Load costs measured on lavapipe (2026-12-05, 8-lane vec4 loads in a loop, 2 cores): ~13 ns per
+ * storage load, ~10 ns from a uniform buffer (a gather, no per-lane branches; but 64 KiB at most),
+ * the same for a subgroup-uniform address as for a divergent one: no cheap load to build on.
+ *
  * Tried on lavapipe and dropped (2026-12-05), for whoever tries next:
  * - a "block" forward for stride-1 3x3 convs, a subgroup on a 2x16 pixel block loading the 4x18
  *   input patch once per channel quad (9 input loads per lane instead of 36, all 9 taps from
@@ -70,114 +83,37 @@
  *   tiles tuned for 8 lanes.
  * - textures instead of storage buffers for the operands: a textureLoad cost 0.6-1.9x a
  *   storage load in a microbenchmark (too noisy to build on).
+ * - the forward's geometry (H, W, OH, OW, strides, padding) as literals: no change (its index
+ *   split is per tile, not per multiply-add); forward / input-gradient tiles 64x4, 32x8, 48x4 on
+ *   the full-width layers: no gain beyond the noise; weight-gradient tiles of 96 and 128 shared
+ *   channels: slower than 64 (more spills).
+ *
+ * Files: this one holds the sg family's host side (forward, input gradient, weight gradient: tile
+ * and packing choices, chunking, reuse of packs) and the entry points; ./conv_sg_codegen.ts
+ * generates the sg kernels' WGSL, ./conv_tiled.ts is the hardware-GPU family, ./conv_geo.ts the
+ * geometry both share, and ./conv_gemv.ts, conv_depthwise.ts, conv_px.ts, conv_im2col.ts,
+ * conv_epilogue.ts, conv_pack.ts the specialised paths.
  */
 import type { Conv2dParams, Storage } from '../backend.js';
 import { GpuStorage, type Binding, type GpuRuntime } from './runtime.js';
-import { shader, shaderKey } from './shaders.js';
+import { shader } from './shaders.js';
 import { depthwiseForward, isDepthwise } from './conv_depthwise.js';
 import { sgSize } from './subgroups.js';
 import { window, zeroRange } from './window.js';
 import { pack } from './conv_pack.js';
 import { pxBackwardWeight } from './conv_px.js';
 import { im2colApplies, im2colBackwardWeight } from './conv_im2col.js';
-import { epiCode, epilogueDecl, epilogueExpr, epilogueLoad, type ConvEpilogue } from './conv_epilogue.js';
+import { epiCode, type ConvEpilogue } from './conv_epilogue.js';
 import { gemvApplies, gemvFits, gemvForward, packGemvWeights } from './conv_gemv.js';
 import { convTuning, type ConvVariant } from './conv_tuning.js';
+import { batchChunks, bindLimit, chunkRows, geo, geoWords, liveTaps, NSG, reuseKey, up4, weightChunks, type Geo, type WChunk } from './conv_geo.js';
+import { sgBwdwDefs, sgPipeline, sgRowColDefs, type RowOrder } from './conv_sg_codegen.js';
+import { tiledBackwardInput, tiledBackwardWeight, tiledForward } from './conv_tiled.js';
 
 export { window, zeroRange } from './window.js';
 export type { ConvEpilogue } from './conv_epilogue.js';
 export { convTuning, type ConvVariant } from './conv_tuning.js';
-
-// ---------------------------------------------------------------------------------------------
-// shared helpers
-
-/** Largest element count a window may cover (leaves room for the alignment slack). */
-function bindLimit(rt: GpuRuntime): number {
-  const bytes = convTuning.bindingLimitBytes || rt.limits.maxStorageBufferBindingSize;
-  const align = Math.max(1, rt.limits.minStorageBufferOffsetAlignment / 4);
-  return Math.floor(Math.min(bytes, rt.limits.maxStorageBufferBindingSize) / 4) - align;
-}
-
-const rep = (n: number, f: (i: number) => string, sep = '\n'): string => Array.from({ length: n }, (_, i) => f(i)).join(sep);
-const up4 = (n: number): number => Math.ceil(n / 4) * 4;
-
-interface Geo {
-  p: Conv2dParams;
-  cinG: number;
-  coutG: number;
-  KHKW: number;
-  HW: number;
-  OHW: number;
-  /** cinG * KHKW: one output channel's weights. */
-  Kw: number;
-}
-
-function geo(p: Conv2dParams): Geo {
-  const cinG = p.C_in / p.groups;
-  const coutG = p.C_out / p.groups;
-  const KHKW = p.KH * p.KW;
-  return { p, cinG, coutG, KHKW, HW: p.H * p.W, OHW: p.OH * p.OW, Kw: cinG * KHKW };
-}
-
-/** The 12 geometry words every conv kernel's Params struct starts with. */
-function geoWords(p: Conv2dParams): number[] {
-  return [p.H, p.W, p.KH, p.KW, p.OH, p.OW, p.strideH, p.strideW, p.padH, p.padW, p.dilationH, p.dilationW];
-}
-
-/**
- * Cache keys of the whole-batch channels-last packs of conv2d's input (forward, weight gradient)
- * and output gradient (input gradient, weight gradient): with `p.reuse` the first kernel keeps its
- * pack with the storage (GpuRuntime.keepDerived) and the weight gradient takes it instead of
- * packing again. Width 1/4 training step: 4 activation packs per conv become 2.
- */
-function reuseKey(which: 'x' | 'gy', g: Geo): string {
-  const p = g.p;
-  return which === 'x' ? `conv pack x ${p.N} ${p.groups} ${g.cinG} ${g.HW}` : `conv pack gy ${p.N} ${p.groups} ${g.coutG} ${g.OHW}`;
-}
-
-/** Consecutive batch ranges [n0, n0 + nc) such that `perSample * nc` elements fit in a binding. */
-function batchChunks(N: number, perSample: number, lim: number, op: string): [number, number][] {
-  const nb = Math.floor(lim / Math.max(1, perSample));
-  if (nb < 1) throw new RangeError(`${op}: one sample needs ${perSample * 4} bytes in a binding, over the adapter's limit`);
-  const out: [number, number][] = [];
-  for (let n0 = 0; n0 < N; n0 += nb) out.push([n0, Math.min(nb, N - n0)]);
-  return out;
-}
-
-/** A slice of the output channels: groups [g0, g0 + ng), channels [c0, c0 + cc) within each group. */
-interface WChunk {
-  g0: number;
-  ng: number;
-  c0: number;
-  cc: number;
-}
-
-/**
- * Output-channel chunks whose weights (at `rowCost` elements per output channel, packed copies
- * included) fit in a binding. Chunks inside a group start at multiples of 4 channels.
- */
-function weightChunks(g: Geo, rowCost: number, lim: number, op: string): WChunk[] {
-  const { coutG } = g;
-  const groups = g.p.groups;
-  if (coutG * rowCost <= lim) {
-    const ng = Math.max(1, Math.floor(lim / (coutG * rowCost)));
-    const out: WChunk[] = [];
-    for (let g0 = 0; g0 < groups; g0 += ng) out.push({ g0, ng: Math.min(ng, groups - g0), c0: 0, cc: coutG });
-    return out;
-  }
-  const rows = Math.floor(lim / rowCost / 4) * 4;
-  if (rows < 4) throw new RangeError(`${op}: 4 output channels of weights exceed the adapter's binding limit`);
-  const out: WChunk[] = [];
-  for (let g0 = 0; g0 < groups; g0++) for (let c0 = 0; c0 < coutG; c0 += rows) out.push({ g0, ng: 1, c0, cc: Math.min(rows, coutG - c0) });
-  return out;
-}
-
-/** Weight rows (global output channels) covered by a chunk: [first, first + count). */
-function chunkRows(g: Geo, c: WChunk): [number, number] {
-  const first = c.g0 * g.coutG + c.c0;
-  const last = (c.g0 + c.ng - 1) * g.coutG + c.c0 + c.cc;
-  return [first, last - first];
-}
+export { liveTaps } from './conv_geo.js';
 
 /** The kernel family for this adapter: sg on software adapters with fixed-size subgroups, else tiled. */
 export function convVariant(rt: GpuRuntime): ConvVariant {
@@ -187,232 +123,6 @@ export function convVariant(rt: GpuRuntime): ConvVariant {
   }
   if (convTuning.variant === 'tiled') return 'tiled';
   return rt.report.isSoftware && sgSize(rt) ? 'sg' : 'tiled';
-}
-
-const NSG = 8; // subgroups per workgroup in the sg kernels
-
-// ---------------------------------------------------------------------------------------------
-// sg variant code generation
-
-/** Row setup, loads and multiply-adds shared by the sg forward and input-gradient kernels. */
-/**
- * The order of the GEMM rows of the sg forward: 'batch' (oh, ow, n), batch fastest; 'row' (n, oh,
- * ow) with vec4 stores of 4 consecutive pixels; 'pool' (n, oh/2, ow/2, oh%2, ow%2): each 4 rows are
- * a 2x2 window, and the store writes their max (max_pool2d(2) fused after the epilogue).
- */
-type RowOrder = 'batch' | 'row' | 'pool';
-
-/**
- * `stride` (input gradient): the strides as WGSL literals in its per-tap phase tests (t % s == 0,
- * t / s): a division by a uniform is a scalar loop over the lanes on lavapipe, by a literal 1 it
- * folds away. Measured (input gradient, ms): 16x64x32x32->128 55.5 -> 49.5, 16x128x16x16->256
- * 50 -> 45, 64x16x24x24->32 16.3 -> 13.7 (2026-12-05, alternating processes).
- */
-function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number, packed: boolean, hasBias: boolean, accumulate: boolean, epi = 0, order: RowOrder = 'batch', stride: [number, number] = [0, 0]): Record<string, string | number> {
-  const sH = stride[0] ? `${stride[0]}u` : 'P.sH';
-  const sW = stride[1] ? `${stride[1]}u` : 'P.sW';
-  const rowMajor = order === 'row';
-  // accumulation is specialized: a read of out[] under a runtime flag still costs a per-lane loop on lavapipe
-  const ACC = accumulate ? ' v += out[o];' : '';
-  const R = TM / SG;
-  const fwd = kind === 'fwd';
-  const I = (f: (i: number) => string, sep = '\n') => rep(TM, f, sep);
-  const Rr = (f: (r: number) => string, sep = '\n') => rep(R, f, sep);
-  const J = (f: (j: number) => string, sep = '\n') => rep(TN, f, sep);
-  const d: Record<string, string | number> = { WG: SG * NSG, NSG, SG, TM, TN, WTYPE: packed ? 'vec4<f32>' : 'f32', OTYPE: rowMajor ? 'vec4<f32>' : 'f32', ...epilogueDecl(epi, 4, rowMajor ? 'vec4<f32>' : 'f32') };
-  d.ROWS = Rr(
-    (r) => `  let row${r} = rowTile * ${TM}u + ${r * SG}u + lane;
-  let okm${r} = row${r} < M;` +
-      (order === 'pool'
-        ? `
-  let n${r} = row${r} / OHW;
-  let wi${r} = (row${r} % OHW) / 4u;
-  let sub${r} = row${r} % 4u;
-  let p${r} = (2u * (wi${r} / (P.OW / 2u)) + sub${r} / 2u) * P.OW + 2u * (wi${r} % (P.OW / 2u)) + sub${r} % 2u;`
-        : rowMajor
-        ? `
-  let n${r} = row${r} / OHW;
-  let p${r} = row${r} % OHW;`
-        : `
-  let n${r} = row${r} % P.Nc;
-  let p${r} = row${r} / P.Nc;`) +
-      (fwd
-        ? `
-  let ih0_${r} = i32((p${r} / P.OW) * P.sH) - i32(P.pH);
-  let iw0_${r} = i32((p${r} % P.OW) * P.sW) - i32(P.pW);
-  let ob${r} = ${order === 'pool' ? `n${r} * P.C_out * (OHW / 4u) + wi${r}` : `n${r} * P.C_out * OHW + p${r}`};`
-        : `
-  let ihs${r} = i32(p${r} / P.W) + i32(P.pH);
-  let iws${r} = i32(p${r} % P.W) + i32(P.pW);
-  let ob${r} = n${r} * P.C_in * HW + p${r};`),
-  );
-  d.COLS = J((j) =>
-    fwd
-      ? `  let col${j} = colTile * ${SG * TN}u + ${j * SG}u + lane;
-  let okc${j} = col${j} < P.cc;
-  let wr${j} = g * P.coutG + P.c0 + min(col${j}, P.cc - 1u) - P.w_row0;`
-      : `  let col${j} = colTile * ${SG * TN}u + ${j * SG}u + lane;
-  let okc${j} = col${j} < P.cinG;
-  let cic${j} = min(col${j}, P.cinG - 1u);`,
-  );
-  d.ACC = rep(TM * TN, (k) => `  var acc${k} = 0.0;`);
-  d.TAP = Rr((r) =>
-    fwd
-      ? `      let ih${r} = ih0_${r} + i32(kh * P.dH);
-      let iw${r} = iw0_${r} + i32(kw * P.dW);
-      let ok${r} = okm${r} && ih${r} >= 0 && ih${r} < i32(P.H) && iw${r} >= 0 && iw${r} < i32(P.W);
-      let xa${r} = select(0u, ((n${r} * P.H + u32(ih${r})) * P.W + u32(iw${r})) * P.GQ + g * P.Q, ok${r});`
-      : `      let th${r} = ihs${r} - i32(kh * P.dH);
-      let tw${r} = iws${r} - i32(kw * P.dW);
-      let oh${r} = u32(max(th${r}, 0)) / ${sH};
-      let ow${r} = u32(max(tw${r}, 0)) / ${sW};
-      let ok${r} = okm${r} && th${r} >= 0 && tw${r} >= 0 && u32(th${r}) % ${sH} == 0u && u32(tw${r}) % ${sW} == 0u && oh${r} < P.OH && ow${r} < P.OW;
-      let xa${r} = select(0u, ((n${r} * P.OH + oh${r}) * P.OW + ow${r}) * P.GQ + g * P.Qo + P.q0, ok${r});`,
-  );
-  d.ANYOK = Rr((r) => `ok${r}`, ' || ');
-  if (fwd) {
-    d.WTAP = J((j) => (packed ? `      let wa${j} = (wr${j} * KHKW + kk) * P.Q;` : `      let wa${j} = P.w_off + wr${j} * Kw + kk;`));
-  } else {
-    d.WTAP = J((j) =>
-      packed
-        ? `      let wa${j} = (((g - P.g0) * P.cinG + cic${j}) * KHKW + kk) * P.Qc;`
-        : `      let wa${j} = P.w_off + (g * P.coutG + 4u * P.q0 - P.w_row0) * Kw + cic${j} * KHKW + kk;`,
-    );
-  }
-  const opnd = fwd ? 'xt' : 'gyt';
-  let wl: (j: number) => string;
-  if (packed) wl = (j) => `        let bv${j} = w[wa${j} + q];`;
-  else if (fwd) {
-    // 4 input channels 4q..4q+3 of output channel wr: stride KHKW in w's (C_out, C_in/g, KH, KW) layout
-    wl = (j) => `        let bv${j} = vec4<f32>(${rep(4, (t) => `select(0.0, w[min(wa${j} + (q * 4u + ${t}u) * KHKW, P.w_last)], q * 4u + ${t}u < P.cinG)`, ', ')});`;
-  } else {
-    // 4 output channels 4q..4q+3 (of this chunk) for input channel ci: stride Kw
-    wl = (j) => `        let bv${j} = vec4<f32>(${rep(4, (t) => `select(0.0, w[min(wa${j} + (q * 4u + ${t}u) * Kw, P.w_last)], q * 4u + ${t}u < P.coc)`, ', ')});`;
-  }
-  d.LOADS = Rr((r) => `        let xv${r} = select(vec4<f32>(0.0), ${opnd}[xa${r} + q], ok${r});`) + '\n' + J(wl);
-  d.FMAS = I((i) => `        {\n          let a = subgroupBroadcast(xv${Math.floor(i / SG)}, ${i % SG}u);\n` + J((j) => `          acc${i * TN + j} += dot(a, bv${j});`) + '\n        }');
-  const biasExpr = (co: string) => (hasBias ? `bias[${co}]` : '0.0');
-  const head = (fwd && !hasBias ? '  _ = arrayLength(&bias);\n' : '') + (fwd ? J((j) => epilogueLoad(epi, `k${j}`, `g * P.coutG + P.c0 + min(col${j}, P.cc - 1u)`, '  '), '') : '');
-  // the forward's stores over groups of 4 rows (i..i+3), for the row-major and pool orders: the
-  // group's first row's output base, then per column `body` with `co` defined
-  const quads = (body: (i: number, j: number) => string): string =>
-    head +
-    rep(TM / 4, (i4) => {
-      const i = 4 * i4;
-      return `  {
-    let ob = subgroupBroadcast(ob${Math.floor(i / SG)}, ${i % SG}u);
-    let okr = subgroupBroadcast(select(0u, 1u, okm${Math.floor(i / SG)}), ${i % SG}u) != 0u;
-${J(
-  (j) => `    if (okr && okc${j}) {
-      let co = g * P.coutG + P.c0 + col${j};
-${body(i, j)}
-    }`,
-)}
-  }`;
-    });
-  if (rowMajor) {
-    // rows i..i+3 are 4 consecutive pixels of one image (OHW % 4 == 0, tiles start at multiples of 4)
-    d.STORE = quads(
-      (i, j) => `      let o = (P.o_off + ob + co * OHW) / 4u;
-      var v = vec4<f32>(${rep(4, (t) => `acc${(i + t) * TN + j}`, ', ')}) + ${biasExpr('co')};${epilogueExpr(epi, `k${j}`, '      ', 'vec4<f32>', 'o')}
-      out[o] = v;`,
-    );
-    return d;
-  }
-  if (order === 'pool') {
-    // rows i..i+3 are one 2x2 window: the max of the 4 normalized values (NaN propagates, as max_pool2d)
-    d.STORE = quads(
-      (i, j) => `      var m = 0.0;
-${rep(
-  4,
-  (t) => `      {
-        var v = acc${(i + t) * TN + j} + ${biasExpr('co')};${epilogueExpr(epi, `k${j}`, '        ')}
-        ${t === 0 ? 'm = v;' : 'm = select(m, v, v > m || (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u);'}
-      }`,
-)}
-      out[P.o_off + ob + co * (OHW / 4u)] = m;`,
-    );
-    return d;
-  }
-  d.STORE =
-    head +
-    I(
-      (i) => `  {
-    let ob = subgroupBroadcast(ob${Math.floor(i / SG)}, ${i % SG}u);
-    let okr = subgroupBroadcast(select(0u, 1u, okm${Math.floor(i / SG)}), ${i % SG}u) != 0u;
-${J((j) =>
-  fwd
-    ? `    if (okr && okc${j}) {
-      let co = g * P.coutG + P.c0 + col${j};
-      let o = P.o_off + ob + co * OHW;
-      var v = acc${i * TN + j} + ${biasExpr('co')};${ACC}${epilogueExpr(epi, `k${j}`, '      ', 'f32', 'o')}
-      out[o] = v;
-    }`
-    : `    if (okr && okc${j}) {
-      let o = P.o_off + ob + (g * P.cinG + col${j}) * HW;
-      var v = acc${i * TN + j};${ACC}
-      out[o] = v;
-    }`,
-)}
-  }`,
-    );
-  return d;
-}
-
-function sgBwdwDefs(TM: number, SG: number, laneIsCi: boolean, accumulate: boolean): Record<string, string | number> {
-  const ACC = accumulate ? ' v += out[o];' : '';
-  const SQ = TM / 4;
-  // shared vec4s per step: SQ of them, loaded cooperatively, SG per load instruction
-  const SL = Math.ceil(SQ / SG);
-  const d: Record<string, string | number> = { WG: SG * NSG, NSG, SG, TM };
-  const L = (f: (l: number) => string, sep = '\n') => rep(SL, f, sep);
-  const lane = laneIsCi
-    ? `  let lok = lq < P.Qx;
-  let lbase = g * P.Qx + min(lq, P.Qx - 1u);
-${L((l) => `  let sok${l} = ${l * SG}u + lane < ${SQ}u && sq${l} * 4u < P.cc;
-  let sbase${l} = g * P.Qy + P.c0 / 4u + min(sq${l}, (P.cc - 1u) / 4u);`)}`
-    : `  let lok = lq * 4u < P.cc;
-  let lbase = g * P.Qy + P.c0 / 4u + min(lq, (P.cc - 1u) / 4u);
-${L((l) => `  let sok${l} = ${l * SG}u + lane < ${SQ}u && sq${l} < P.Qx;
-  let sbase${l} = g * P.Qx + min(sq${l}, P.Qx - 1u);`)}`;
-  d.SETUP = `  let lq = lTile * ${SG}u + lane;\n` + L((l) => `  let sq${l} = sTile * ${SQ}u + ${l * SG}u + lane;`) + '\n' + lane;
-  d.ACC = rep(TM, (i) => `  var acc${i} = vec4<f32>(0.0);`);
-  const [Lb, lpix, lgq, S, spix, sgq] = laneIsCi ? ['xt', 'xpix', 'GQx', 'gyt', 'ypix', 'GQy'] : ['gyt', 'ypix', 'GQy', 'xt', 'xpix', 'GQx'];
-  d.LOADS =
-    `      let lv = ${Lb}[${lpix} * P.${lgq} + lbase];
-` +
-    L((l) => `      var sv${l} = vec4<f32>(0.0);
-      if (sok${l}) { sv${l} = ${S}[${spix} * P.${sgq} + sbase${l}]; }`);
-  d.FMAS = rep(
-    SQ,
-    (q) => `      {
-        let s = subgroupBroadcast(sv${Math.floor(q / SG)}, ${q % SG}u);
-        acc${4 * q} += s.x * lv;
-        acc${4 * q + 1} += s.y * lv;
-        acc${4 * q + 2} += s.z * lv;
-        acc${4 * q + 3} += s.w * lv;
-      }`,
-  );
-  const comp = ['x', 'y', 'z', 'w'];
-  d.STORE = rep(
-      TM,
-      (i) =>
-        (laneIsCi
-          ? `  {\n    let co = sTile * ${TM}u + ${i}u;\n    let okr = co < P.cc;\n`
-          : `  {\n    let ci0 = sTile * ${TM}u + ${i}u;\n    let okr = ci0 < P.cinG;\n`) +
-        rep(4, (c) =>
-          laneIsCi
-            ? `    if (okr && lok && lq * 4u + ${c}u < P.cinG) { let o = obase + ((g * P.coutG + P.c0 + co - P.w_row0) * P.cinG + lq * 4u + ${c}u) * KHKW + kk; var v = acc${i}.${comp[c]};${ACC} out[o] = v; }`
-            : `    if (okr && lq * 4u + ${c}u < P.cc) { let o = obase + ((g * P.coutG + P.c0 + lq * 4u + ${c}u - P.w_row0) * P.cinG + ci0) * KHKW + kk; var v = acc${i}.${comp[c]};${ACC} out[o] = v; }`,
-        ) +
-        '\n  }',
-    );
-  return d;
-}
-
-/** The pipeline of sg kernel `name` specialized by `keyDefs`; `defs` (the generated code pieces) is only built on a cache miss. */
-function sgPipeline(rt: GpuRuntime, name: string, defs: () => Record<string, string | number>, keyDefs: Record<string, string | number | boolean>): GPUComputePipeline {
-  return rt.pipeline(shaderKey(name, keyDefs as Record<string, string | number>), () => shader(name, defs()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -688,24 +398,6 @@ function sgBackwardInput(rt: GpuRuntime, gy: Storage, w: Storage, gx: Storage, g
 // ---------------------------------------------------------------------------------------------
 // sg variant: weight gradient
 
-/**
- * Kernel taps [lo, hi) along one axis that touch the input for SOME output position (tap k is
- * live iff 0 <= o*s - pad + k*d < size for an o in [0, O)); taps outside never do, so their
- * weight gradient is exactly zero (a 3x3 pad-1 conv on a 1x1 map: only the centre tap).
- */
-export function liveTaps(K: number, s: number, pad: number, d: number, O: number, size: number): [number, number] {
-  const live = (k: number) => {
-    const off = k * d - pad;
-    // smallest o with o*s + off >= 0, then check it is < O and inside the input
-    const o = off >= 0 ? 0 : Math.ceil(-off / s);
-    return o < O && o * s + off < size;
-  };
-  let lo = 0;
-  while (lo < K && !live(lo)) lo++;
-  let hi = K;
-  while (hi > lo && !live(hi - 1)) hi--;
-  return [lo, hi];
-}
 
 function sgBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, g: Geo): void {
   const p = g.p;
@@ -822,190 +514,6 @@ function sgBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, 
     if (ownGy) rt.free(gyt);
   }
   dropKept();
-}
-
-// ---------------------------------------------------------------------------------------------
-// tiled variant (hardware GPUs)
-
-type TiledOp = 'fwd' | 'bwdin' | 'bwdw';
-
-const TILED_FUNCS: Record<TiledOp, (hasBias: boolean) => string> = {
-  fwd: (hasBias) => `
-fn load_a(g: u32, m: u32, k: u32) -> f32 {
-  let OHW = P.OH * P.OW;
-  let KHKW = P.KH * P.KW;
-  let n = m / OHW;
-  let p = m % OHW;
-  let ci = k / KHKW;
-  let kk = k % KHKW;
-  let ih = i32((p / P.OW) * P.sH + (kk / P.KW) * P.dH) - i32(P.pH);
-  let iw = i32((p % P.OW) * P.sW + (kk % P.KW) * P.dW) - i32(P.pW);
-  if (ih < 0 || ih >= i32(P.H) || iw < 0 || iw >= i32(P.W)) { return 0.0; }
-  return A[P.a_off + ((n * P.C_in + g * P.cinG + ci) * P.H + u32(ih)) * P.W + u32(iw)];
-}
-fn load_b(g: u32, k: u32, n: u32) -> f32 {
-  return B[P.b_off + (g * P.coutG + P.c0 + n - P.w_row0) * P.K + k];
-}
-fn store_c(g: u32, m: u32, n: u32, v: f32) {
-  let OHW = P.OH * P.OW;
-  let co = g * P.coutG + P.c0 + n;
-  let o = P.o_off + ((m / OHW) * P.C_out + co) * OHW + m % OHW;
-  var r = v + ${hasBias ? 'bias[co]' : '0.0'};
-  if (P.accumulate != 0u) { r += out[o]; }
-  out[o] = r;
-}`,
-  bwdin: () => `
-fn load_a(g: u32, m: u32, k: u32) -> f32 {
-  let HW = P.H * P.W;
-  let KHKW = P.KH * P.KW;
-  let n = m / HW;
-  let p = m % HW;
-  let co = P.c0 + k / KHKW;
-  let kk = k % KHKW;
-  let th = i32(p / P.W + P.pH) - i32((kk / P.KW) * P.dH);
-  let tw = i32(p % P.W + P.pW) - i32((kk % P.KW) * P.dW);
-  if (th < 0 || tw < 0) { return 0.0; }
-  if (u32(th) % P.sH != 0u || u32(tw) % P.sW != 0u) { return 0.0; }
-  let oh = u32(th) / P.sH;
-  let ow = u32(tw) / P.sW;
-  if (oh >= P.OH || ow >= P.OW) { return 0.0; }
-  return A[P.a_off + ((n * P.C_out + g * P.coutG + co) * P.OH + oh) * P.OW + ow];
-}
-fn load_b(g: u32, k: u32, n: u32) -> f32 {
-  let KHKW = P.KH * P.KW;
-  return B[P.b_off + ((g * P.coutG + P.c0 + k / KHKW - P.w_row0) * P.cinG + n) * KHKW + k % KHKW];
-}
-fn store_c(g: u32, m: u32, n: u32, v: f32) {
-  let HW = P.H * P.W;
-  let o = P.o_off + ((m / HW) * P.C_in + g * P.cinG + n) * HW + m % HW;
-  var r = v;
-  if (P.accumulate != 0u) { r += out[o]; }
-  out[o] = r;
-}`,
-  bwdw: () => `
-fn load_a(g: u32, m: u32, k: u32) -> f32 {
-  let OHW = P.OH * P.OW;
-  return A[P.a_off + ((k / OHW) * P.C_out + g * P.coutG + P.c0 + m) * OHW + k % OHW];
-}
-fn load_b(g: u32, k: u32, n: u32) -> f32 {
-  let OHW = P.OH * P.OW;
-  let KHKW = P.KH * P.KW;
-  let b = k / OHW;
-  let p = k % OHW;
-  let ci = n / KHKW;
-  let kk = n % KHKW;
-  let ih = i32((p / P.OW) * P.sH + (kk / P.KW) * P.dH) - i32(P.pH);
-  let iw = i32((p % P.OW) * P.sW + (kk % P.KW) * P.dW) - i32(P.pW);
-  if (ih < 0 || ih >= i32(P.H) || iw < 0 || iw >= i32(P.W)) { return 0.0; }
-  return B[P.b_off + ((b * P.C_in + g * P.cinG + ci) * P.H + u32(ih)) * P.W + u32(iw)];
-}
-fn store_c(g: u32, m: u32, n: u32, v: f32) {
-  let o = P.o_off + (g * P.coutG + P.c0 + m - P.w_row0) * P.cinG * P.KH * P.KW + n;
-  var r = v;
-  if (P.accumulate != 0u) { r += out[o]; }
-  out[o] = r;
-}`,
-};
-
-function tiledPipes(rt: GpuRuntime, op: TiledOp, hasBias: boolean): { main: GPUComputePipeline; reduce: GPUComputePipeline } {
-  const FUNCS = TILED_FUNCS[op](hasBias);
-  // the reduction pass only needs the store function
-  const STORE = FUNCS.slice(FUNCS.indexOf('fn store_c'));
-  // see conv_tiled.wgsl: uniform loop bounds on software adapters (compile time)
-  const loops = rt.report.isSoftware ? { NE: 'P.ne', BK: 'P.bk' } : { NE: '4u', BK: '16u' };
-  return {
-    main: rt.pipeline(shaderKey('conv_tiled', { op, b: hasBias ? 1 : 0 }), () => shader('conv_tiled', { FUNCS, ...loops })),
-    reduce: rt.pipeline(shaderKey('conv_tiled_reduce', { op, b: hasBias ? 1 : 0 }), () => shader('conv_tiled_reduce', { FUNCS: STORE })),
-  };
-}
-
-/** Runs one tiled GEMM (with split-K when it has few tiles and a long K). */
-function tiledGemm(
-  rt: GpuRuntime,
-  opName: string,
-  pipes: { main: GPUComputePipeline; reduce: GPUComputePipeline },
-  head: number[],
-  M: number,
-  NC: number,
-  K: number,
-  ng: number,
-  tail: { g0: number; c0: number; w_row0: number; a: { b: Binding; rel: number }; b: { b: Binding; rel: number }; o: { b: Binding; rel: number }; accumulate: number },
-  bias: Storage,
-): void {
-  const mTiles = Math.ceil(M / 64);
-  const nTiles = Math.ceil(NC / 64);
-  const tiles = mTiles * nTiles * ng;
-  let splits = convTuning.splits || 1;
-  if (!convTuning.splits) while (tiles * splits < 128 && K / (splits * 2) >= 256) splits *= 2;
-  const lim = bindLimit(rt);
-  splits = Math.max(1, Math.min(splits, Math.ceil(K / 16), Math.floor(lim / Math.max(1, M * NC * ng))));
-  const kPer = Math.ceil(K / splits / 16) * 16;
-  splits = Math.ceil(K / kPer);
-  const u = (split: number) => [...head, M, NC, K, kPer, mTiles, nTiles, ng, tail.g0, tail.c0, tail.w_row0, tail.a.rel, tail.b.rel, split > 1 ? 0 : tail.o.rel, tail.accumulate, split, 4, 16];
-  if (splits <= 1) {
-    rt.dispatch(opName, pipes.main, [tail.a.b, tail.b.b, bias as GpuStorage, tail.o.b], { u: u(1) }, tiles);
-    return;
-  }
-  const part = rt.alloc('float32', splits * M * NC * ng);
-  rt.dispatch(opName, pipes.main, [tail.a.b, tail.b.b, bias as GpuStorage, part], { u: u(splits) }, tiles * splits);
-  const uu = u(splits);
-  uu[29] = tail.o.rel; // o_off for the reduction's stores
-  rt.dispatch(opName, pipes.reduce, [part, bias as GpuStorage, tail.o.b], { u: uu }, Math.ceil((M * NC * ng) / 64));
-  rt.free(part);
-}
-
-function tiledForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null, out: Storage, g: Geo): void {
-  const p = g.p;
-  const lim = bindLimit(rt);
-  const pipes = tiledPipes(rt, 'fwd', bias !== null);
-  const bat = batchChunks(p.N, Math.max(p.C_in * g.HW, p.C_out * g.OHW), lim, 'conv2d');
-  const chunks = weightChunks(g, g.Kw, lim, 'conv2d');
-  for (const [n0, Nc] of bat) {
-    const a = window(rt, x, n0 * p.C_in * g.HW, Nc * p.C_in * g.HW);
-    const o = window(rt, out, n0 * p.C_out * g.OHW, Nc * p.C_out * g.OHW);
-    for (const c of chunks) {
-      const [first, count] = chunkRows(g, c);
-      const b = window(rt, w, first * g.Kw, count * g.Kw);
-      const head = [...geoWords(p), Nc, g.cinG, g.coutG, p.C_in, p.C_out];
-      tiledGemm(rt, 'conv2d', pipes, head, Nc * g.OHW, c.cc, g.Kw, c.ng, { g0: c.g0, c0: c.c0, w_row0: first, a, b, o, accumulate: 0 }, bias ?? x);
-    }
-  }
-}
-
-function tiledBackwardInput(rt: GpuRuntime, gy: Storage, w: Storage, gx: Storage, g: Geo): void {
-  const p = g.p;
-  const lim = bindLimit(rt);
-  const pipes = tiledPipes(rt, 'bwdin', false);
-  const bat = batchChunks(p.N, Math.max(p.C_in * g.HW, p.C_out * g.OHW), lim, 'conv2dBackwardInput');
-  const chunks = weightChunks(g, g.Kw, lim, 'conv2dBackwardInput');
-  for (const [n0, Nc] of bat) {
-    const a = window(rt, gy, n0 * p.C_out * g.OHW, Nc * p.C_out * g.OHW);
-    const o = window(rt, gx, n0 * p.C_in * g.HW, Nc * p.C_in * g.HW);
-    for (const c of chunks) {
-      const [first, count] = chunkRows(g, c);
-      const b = window(rt, w, first * g.Kw, count * g.Kw);
-      const head = [...geoWords(p), Nc, g.cinG, g.coutG, p.C_in, p.C_out];
-      tiledGemm(rt, 'conv2dBackwardInput', pipes, head, Nc * g.HW, g.cinG, c.cc * g.KHKW, c.ng, { g0: c.g0, c0: c.c0, w_row0: first, a, b, o, accumulate: c.c0 > 0 ? 1 : 0 }, gy);
-    }
-  }
-}
-
-function tiledBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, g: Geo): void {
-  const p = g.p;
-  const lim = bindLimit(rt);
-  const pipes = tiledPipes(rt, 'bwdw', false);
-  const bat = batchChunks(p.N, Math.max(p.C_in * g.HW, p.C_out * g.OHW), lim, 'conv2dBackwardWeight');
-  const chunks = weightChunks(g, g.Kw, lim, 'conv2dBackwardWeight');
-  for (const [n0, Nc] of bat) {
-    const a = window(rt, gy, n0 * p.C_out * g.OHW, Nc * p.C_out * g.OHW);
-    const b = window(rt, x, n0 * p.C_in * g.HW, Nc * p.C_in * g.HW);
-    for (const c of chunks) {
-      const [first, count] = chunkRows(g, c);
-      const o = window(rt, gw, first * g.Kw, count * g.Kw);
-      const head = [...geoWords(p), Nc, g.cinG, g.coutG, p.C_in, p.C_out];
-      tiledGemm(rt, 'conv2dBackwardWeight', pipes, head, c.cc, g.Kw, Nc * g.OHW, c.ng, { g0: c.g0, c0: c.c0, w_row0: first, a, b, o, accumulate: n0 > 0 ? 1 : 0 }, gy);
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
