@@ -5,7 +5,7 @@
  * and leave the accounting intact, and a device-side target check names the op call that raised it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { arange, cross_entropy, GpuOutOfMemoryError, nll_loss, tensor, webgpuRuntime, zeros } from '../../src/index.js';
+import { arange, cross_entropy, GpuOutOfMemoryError, nll_loss, tensor, tidy, webgpuRuntime, zeros } from '../../src/index.js';
 import { DEFAULT_TRANSFER_CHUNK_BYTES } from '../../src/kernels/webgpu/runtime.js';
 import { gpuAvailable } from '../helpers/webgpu.js';
 
@@ -127,5 +127,34 @@ describe.runIf(hasGpu)('webgpu faults', () => {
     rt.dispatch('bad_op', pipe, [{ storage: small, offset: 0, size: 1 }], null, 1);
     await expect(rt.sync()).rejects.toThrow(/^WebGPU error: bad_op: /);
     rt.free(small);
+  });
+
+  it('bind groups and uniform blocks are reused for repeated dispatches; evicted uniform blocks leave correct results', async () => {
+    const rt = webgpuRuntime();
+    const x = arange(0, 64, 1, { device: 'webgpu' });
+    // intermediates disposed, so the next call gets the same pooled buffers back (as a training or inference loop)
+    const f = async (k: number) => {
+      const y = tidy(() => x.mul(k).add(k));
+      const v = Array.from(await y.data());
+      y.dispose();
+      return v;
+    };
+    const want = (k: number) => Array.from({ length: 64 }, (_, i) => i * k + k);
+    // the pool hands buffers back in a cycle: from the third call the same dispatches bind the same buffers
+    for (let i = 0; i < 3; i++) expect(await f(3)).toEqual(want(3));
+    const made = rt.bindGroupsMade;
+    expect(await f(3)).toEqual(want(3));
+    expect(rt.bindGroupsMade, 'no new bind group for a repeated call').toBe(made);
+    // a tiny cache: every new parameter block evicts one (destroyed after the next submit)
+    const saved = rt.uniformCacheSize;
+    rt.uniformCacheSize = 2;
+    try {
+      for (let k = 1; k <= 12; k++) expect(await f(k + 0.5)).toEqual(want(k + 0.5));
+      expect(await f(3)).toEqual(want(3)); // evicted long ago: written again
+      await rt.sync(); // no validation error from a destroyed uniform buffer
+    } finally {
+      rt.uniformCacheSize = saved;
+    }
+    x.dispose();
   });
 });

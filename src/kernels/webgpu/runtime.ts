@@ -103,6 +103,9 @@ function GPUBufferUsageFlags(): number {
   return STORAGE | COPY_SRC | COPY_DST;
 }
 const UNIFORM_USAGE = 0x40 | 0x08;
+/** Entries of the uniform-block and bind-group caches (see GpuRuntime.uniformCache, groupCache). */
+const UNIFORM_CACHE = 4096;
+const GROUP_CACHE = 8192;
 const MAP_READ = 0x01;
 const COPY_DST = 0x08;
 
@@ -184,8 +187,30 @@ export class GpuRuntime {
   private freeNow = new Map<number, GPUBuffer[]>();
   /** Freed since the last submit: not yet safe for writeBuffer uploads. */
   private freedPending: [number, GPUBuffer][] = [];
-  private uniformFree: GPUBuffer[] = [];
-  private uniformPending: GPUBuffer[] = [];
+  /**
+   * Uniform blocks by content (their bytes as a string key): written once, never rewritten, so a
+   * dispatch with the same parameters as an earlier one binds the same buffer without a
+   * writeBuffer, and its bind group can be reused (groupCache). Least recently used first; at
+   * UNIFORM_CACHE entries the oldest is evicted (destroyed after the next submit, with the bind
+   * groups that use it).
+   */
+  private uniformCache = new Map<string, GPUBuffer>();
+  private uniformEvicted: GPUBuffer[] = [];
+  /**
+   * Bind groups by (pipeline, buffers, offsets, sizes, uniform block): repeated inference and
+   * training steps bind the same pooled buffers in the same order, and Dawn's createBindGroup was
+   * about half of a dispatch's encoding (~10-15 us in Node). Cleared when pooled buffers are
+   * destroyed (trimPool); least recently used first, at GROUP_CACHE entries the oldest goes.
+   */
+  private groupCache = new Map<string, GPUBindGroup>();
+  /** Keys of the cached bind groups that use a uniform buffer, by its id (evicted with it). */
+  private groupsByUniform = new Map<number, string[]>();
+  /** Capacity of the uniform-block cache (a setting for tests of its eviction). */
+  uniformCacheSize = UNIFORM_CACHE;
+  /** Bind groups created so far (the others came from the cache; tests read it). */
+  bindGroupsMade = 0;
+  private objIds = new WeakMap<object, number>();
+  private nextObjId = 1;
   private pipelines = new Map<string, GPUComputePipeline>();
   /** Per pipeline, the binding indices its shader declares read_write (their storages get a new version). */
   private writable = new WeakMap<object, number[]>();
@@ -323,6 +348,8 @@ export class GpuRuntime {
     this.flush();
     for (const l of this.freeNow.values()) for (const b of l) b.destroy();
     this.freeNow.clear();
+    this.groupCache.clear(); // some bound buffers are gone
+    this.groupsByUniform.clear();
     this.pooledBytes = 0;
   }
 
@@ -366,9 +393,19 @@ export class GpuRuntime {
     }
   }
 
+  /** A small id per GPU object (buffers, pipelines) for cache keys. */
+  private objId(o: object): number {
+    let id = this.objIds.get(o);
+    if (id === undefined) this.objIds.set(o, (id = this.nextObjId++));
+    return id;
+  }
+
+  /** The uniform buffer holding `u` (u32 words, then f32 words): from the content cache, or written now. */
   private uniformBuffer(u: Uniforms): GPUBuffer {
     const words = (u.u?.length ?? 0) + (u.f?.length ?? 0);
     const bytes = Math.max(16, Math.ceil((words * 4) / 16) * 16);
+    // Uniform buffers are a fixed 256 bytes so they all share one size.
+    if (bytes > 256) throw new Error(`dispatch: uniform block of ${bytes} bytes exceeds 256`);
     const ab = new ArrayBuffer(bytes);
     const dv = new DataView(ab);
     let o = 0;
@@ -380,11 +417,23 @@ export class GpuRuntime {
       dv.setFloat32(o, v, true);
       o += 4;
     }
-    // Uniform buffers are a fixed 256 bytes so they all share one pool.
-    if (bytes > 256) throw new Error(`dispatch: uniform block of ${bytes} bytes exceeds 256`);
-    const buf = this.uniformFree.pop() ?? this.device.createBuffer({ size: 256, usage: UNIFORM_USAGE });
+    const key = String.fromCharCode.apply(null, new Uint16Array(ab) as unknown as number[]);
+    let buf = this.uniformCache.get(key);
+    if (buf) {
+      this.uniformCache.delete(key); // most recently used last
+      this.uniformCache.set(key, buf);
+      return buf;
+    }
+    if (this.uniformCache.size >= this.uniformCacheSize) {
+      const [oldKey, oldBuf] = this.uniformCache.entries().next().value as [string, GPUBuffer];
+      this.uniformCache.delete(oldKey);
+      for (const k of this.groupsByUniform.get(this.objId(oldBuf)) ?? []) this.groupCache.delete(k);
+      this.groupsByUniform.delete(this.objId(oldBuf));
+      this.uniformEvicted.push(oldBuf); // recorded commands may still bind it: destroyed after the next submit
+    }
+    buf = this.device.createBuffer({ size: 256, usage: UNIFORM_USAGE });
     this.device.queue.writeBuffer(buf, 0, ab);
-    this.uniformPending.push(buf);
+    this.uniformCache.set(key, buf);
     return buf;
   }
 
@@ -408,7 +457,8 @@ export class GpuRuntime {
       }
       return { binding: i, resource: { buffer: s.buffer, offset, size: Math.min(size, s.buffer.size - offset) } };
     });
-    if (uniforms) entries.push({ binding: bindings.length, resource: { buffer: this.uniformBuffer(uniforms) } });
+    const ub = uniforms ? this.uniformBuffer(uniforms) : null;
+    if (ub) entries.push({ binding: bindings.length, resource: { buffer: ub } });
     const [x, y, z] = typeof workgroups === 'number' ? this.spread(workgroups) : workgroups;
     if (x === 0 || y === 0 || z === 0) return;
     const max = this.limits.maxComputeWorkgroupsPerDimension;
@@ -423,7 +473,27 @@ export class GpuRuntime {
     this.openScope(op);
     let layout = this.layouts.get(pipeline);
     if (!layout) this.layouts.set(pipeline, (layout = pipeline.getBindGroupLayout(0)));
-    const group = this.device.createBindGroup({ label: op, layout, entries });
+    let key = `${this.objId(pipeline)}`;
+    for (const e of entries) {
+      const r = e.resource as GPUBufferBinding;
+      key += `|${this.objId(r.buffer)}:${r.offset ?? 0}:${r.size ?? -1}`;
+    }
+    let group = this.groupCache.get(key);
+    if (group) {
+      this.groupCache.delete(key);
+      this.groupCache.set(key, group);
+    } else {
+      group = this.device.createBindGroup({ label: op, layout, entries });
+      this.bindGroupsMade++;
+      if (this.groupCache.size >= GROUP_CACHE) this.groupCache.delete(this.groupCache.keys().next().value as string);
+      this.groupCache.set(key, group);
+      if (ub) {
+        const id = this.objId(ub);
+        let l = this.groupsByUniform.get(id);
+        if (!l) this.groupsByUniform.set(id, (l = []));
+        l.push(key);
+      }
+    }
     const pass = this.getPass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
@@ -587,10 +657,9 @@ export class GpuRuntime {
     this.dispatchesSinceSubmit = 0;
     for (const [cls, b] of this.freedPending) this.pushFree(cls, b);
     this.freedPending = [];
-    // Uniform buffers written for the submitted work may be rewritten now: writeBuffer is
-    // ordered after the submit on the queue timeline.
-    this.uniformFree.push(...this.uniformPending);
-    this.uniformPending = [];
+    // evicted uniform blocks: the submitted work was the last to bind them
+    for (const b of this.uniformEvicted) b.destroy();
+    this.uniformEvicted = [];
   }
 
   /**
