@@ -20,14 +20,13 @@ import { shader, shaderKey } from './shaders.js';
 import { SG_PER_WG } from './subgroups.js';
 import { window } from './window.js';
 import { epiCode, epilogueDecl, epilogueExpr, epilogueLoad, type ConvEpilogue } from './conv_epilogue.js';
+import { rep } from './conv_geo.js';
 
 /**
  * Most output pixels (rows) the kernel takes. At 16 (a GEMM tile) it lost to the GEMM on cached
  * weights: 1x512x4x4->512 3x3 p1 6.8 vs 3.3 ms, 1x256x8x8->512 s2 4.0 vs 2.9 ms.
  */
 export const GEMV_MAX_ROWS = 4;
-
-const rep = (n: number, f: (i: number) => string, sep = '\n'): string => Array.from({ length: n }, (_, i) => f(i)).join(sep);
 
 /** The live taps: rows [khLo, khLo + khN) x columns [kwLo, kwLo + kwN) of the kernel. */
 export interface LiveTaps {

@@ -21,8 +21,7 @@ import { shader, shaderKey, withLiterals } from './shaders.js';
 import { window } from './window.js';
 import { pack } from './conv_pack.js';
 import { matmul } from './matmul.js';
-
-const rep = (n: number, f: (i: number) => string, sep = '\n'): string => Array.from({ length: n }, (_, i) => f(i)).join(sep);
+import { rep } from './conv_geo.js';
 
 /** Knob for tests and benchmarks: 'auto' uses the im2col path where im2colApplies says so. */
 export const im2colTuning: { enabled: 'auto' | boolean } = { enabled: 'auto' };

@@ -16,8 +16,7 @@ import type { Storage } from '../backend.js';
 import type { GpuRuntime, GpuStorage } from './runtime.js';
 import { shader, shaderKey, withLiterals } from './shaders.js';
 import { window } from './window.js';
-
-const up4 = (n: number): number => Math.ceil(n / 4) * 4;
+import { up4 } from './conv_geo.js';
 
 /** Knob for tests and benchmarks: the 4-pixel repack where it applies (true) or always the 1-pixel one. */
 export const packTuning = { vec4: true };

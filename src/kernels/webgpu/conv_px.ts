@@ -17,6 +17,7 @@ import { shader, shaderKey } from './shaders.js';
 import { pack } from './conv_pack.js';
 import { window } from './window.js';
 import { SG_PER_WG } from './subgroups.js';
+import { rep } from './conv_geo.js';
 
 /**
  * Output channels per block (a multiple of 4): 8 x 9 taps = 72 vec4 accumulators per lane. On the
@@ -26,8 +27,6 @@ import { SG_PER_WG } from './subgroups.js';
 export const pxTuning = { cob: 8 };
 /** Largest KH * KW unrolled into the kernel (LLVM's compile time grows fast with the unrolled body). */
 const TAPS_MAX = 9;
-
-const rep = (n: number, f: (i: number) => string, sep = '\n'): string => Array.from({ length: n }, (_, i) => f(i)).join(sep);
 
 /** Whether the pixel-lane weight gradient applies: groups 1, at most 4 input channels, small kernels. */
 export function pxApplies(p: Conv2dParams): boolean {

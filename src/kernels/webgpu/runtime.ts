@@ -191,20 +191,18 @@ export class GpuRuntime {
    * Uniform blocks by content (their bytes as a string key): written once, never rewritten, so a
    * dispatch with the same parameters as an earlier one binds the same buffer without a
    * writeBuffer, and its bind group can be reused (groupCache). Least recently used first; at
-   * UNIFORM_CACHE entries the oldest is evicted (destroyed after the next submit, with the bind
-   * groups that use it).
+   * UNIFORM_CACHE entries the oldest is evicted (destroyed after the next submit).
    */
   private uniformCache = new Map<string, GPUBuffer>();
   private uniformEvicted: GPUBuffer[] = [];
   /**
    * Bind groups by (pipeline, buffers, offsets, sizes, uniform block): repeated inference and
    * training steps bind the same pooled buffers in the same order, and Dawn's createBindGroup was
-   * about half of a dispatch's encoding (~10-15 us in Node). Cleared when pooled buffers are
-   * destroyed (trimPool); least recently used first, at GROUP_CACHE entries the oldest goes.
+   * about half of a dispatch's encoding (~10-15 us in Node). Keys hold per-object ids that are
+   * never reused, so a group of a destroyed buffer (an evicted uniform block, a trimmed pool) can
+   * never be hit again; it ages out (least recently used first, GROUP_CACHE entries at most).
    */
   private groupCache = new Map<string, GPUBindGroup>();
-  /** Keys of the cached bind groups that use a uniform buffer, by its id (evicted with it). */
-  private groupsByUniform = new Map<number, string[]>();
   /** Capacity of the uniform-block cache (a setting for tests of its eviction). */
   uniformCacheSize = UNIFORM_CACHE;
   /** Bind groups created so far (the others came from the cache; tests read it). */
@@ -348,8 +346,7 @@ export class GpuRuntime {
     this.flush();
     for (const l of this.freeNow.values()) for (const b of l) b.destroy();
     this.freeNow.clear();
-    this.groupCache.clear(); // some bound buffers are gone
-    this.groupsByUniform.clear();
+    this.groupCache.clear(); // their buffers are gone: free the groups now rather than as they age out
     this.pooledBytes = 0;
   }
 
@@ -427,8 +424,6 @@ export class GpuRuntime {
     if (this.uniformCache.size >= this.uniformCacheSize) {
       const [oldKey, oldBuf] = this.uniformCache.entries().next().value as [string, GPUBuffer];
       this.uniformCache.delete(oldKey);
-      for (const k of this.groupsByUniform.get(this.objId(oldBuf)) ?? []) this.groupCache.delete(k);
-      this.groupsByUniform.delete(this.objId(oldBuf));
       this.uniformEvicted.push(oldBuf); // recorded commands may still bind it: destroyed after the next submit
     }
     buf = this.device.createBuffer({ size: 256, usage: UNIFORM_USAGE });
@@ -487,12 +482,6 @@ export class GpuRuntime {
       this.bindGroupsMade++;
       if (this.groupCache.size >= GROUP_CACHE) this.groupCache.delete(this.groupCache.keys().next().value as string);
       this.groupCache.set(key, group);
-      if (ub) {
-        const id = this.objId(ub);
-        let l = this.groupsByUniform.get(id);
-        if (!l) this.groupsByUniform.set(id, (l = []));
-        l.push(key);
-      }
     }
     const pass = this.getPass();
     pass.setPipeline(pipeline);
