@@ -20,7 +20,7 @@ import { getBackend } from '../../src/tensor/device.js';
 import { conv2d, tensor } from '../../src/index.js';
 import type { Backend, Conv2dParams, Storage } from '../../src/kernels/backend.js';
 import type { GpuStorage } from '../../src/kernels/webgpu/runtime.js';
-import { convTuning, convVariant, liveTaps } from '../../src/kernels/webgpu/conv.js';
+import { convTuning, convVariant, liveTaps, sgGroups } from '../../src/kernels/webgpu/conv.js';
 import { pxApplies } from '../../src/kernels/webgpu/conv_px.js';
 import { im2colApplies, im2colTuning } from '../../src/kernels/webgpu/conv_im2col.js';
 import { gemvApplies } from '../../src/kernels/webgpu/conv_gemv.js';
@@ -131,6 +131,7 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     convTuning.tile = null;
     convTuning.rowMajor = 'auto';
     convTuning.bwdwTM = 0;
+    convTuning.minWorkgroups = 16;
   });
 
   it('channels-last repack: the 4-pixel kernel equals the 1-pixel one and the definition (groups, padded channels, offsets)', async () => {
@@ -217,6 +218,23 @@ describe.runIf(hasGpu)('webgpu conv2d', () => {
     const rt = webgpuRuntime();
     if (rt.report.isSoftware && rt.report.features.includes('subgroups')) expect(convVariant(rt)).toBe('sg');
     else expect(['sg', 'tiled']).toContain(convVariant(rt));
+  });
+
+  it('sg GEMMs with 8 subgroups per workgroup, with 1, and with the automatic choice agree with cpu', async () => {
+    // sgGroups: halve the subgroups per workgroup until the dispatch has minWorkgroups workgroups
+    expect(sgGroups(1000)).toBe(8);
+    expect(sgGroups(128)).toBe(8); // 16 workgroups of 8
+    expect(sgGroups(127)).toBe(8); // ceil(127 / 8) = 16
+    expect(sgGroups(120)).toBe(4);
+    expect(sgGroups(32)).toBe(2);
+    expect(sgGroups(8)).toBe(1);
+    convTuning.variant = 'sg';
+    const shapes = [awkward[2]!, awkward[5]!, awkward[9]!, conv(5, 8, 6, 6, 40, 3, 3, [1, 1], [1, 1])];
+    for (const mw of [0, 1000, 16]) {
+      convTuning.minWorkgroups = mw;
+      expect(sgGroups(40)).toBe(mw === 0 ? 8 : mw === 1000 ? 1 : 2);
+      for (const p of shapes) await check(p);
+    }
   });
 
   it('sg variant agrees with cpu on the awkward shapes', async () => {

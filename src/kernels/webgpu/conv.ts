@@ -106,14 +106,14 @@ import { im2colApplies, im2colBackwardWeight } from './conv_im2col.js';
 import { epiCode, type ConvEpilogue } from './conv_epilogue.js';
 import { gemvApplies, gemvFits, gemvForward, packGemvWeights } from './conv_gemv.js';
 import { convTuning, type ConvVariant } from './conv_tuning.js';
-import { batchChunks, bindLimit, chunkRows, geo, geoWords, liveTaps, NSG, reuseKey, up4, weightChunks, type Geo, type WChunk } from './conv_geo.js';
+import { batchChunks, bindLimit, chunkRows, geo, geoWords, liveTaps, reuseKey, sgGroups, up4, weightChunks, type Geo, type WChunk } from './conv_geo.js';
 import { sgBwdwDefs, sgPipeline, sgRowColDefs, type RowOrder } from './conv_sg_codegen.js';
 import { tiledBackwardInput, tiledBackwardWeight, tiledForward } from './conv_tiled.js';
 
 export { window, zeroRange } from './window.js';
 export type { ConvEpilogue } from './conv_epilogue.js';
 export { convTuning, type ConvVariant } from './conv_tuning.js';
-export { liveTaps } from './conv_geo.js';
+export { liveTaps, sgGroups } from './conv_geo.js';
 
 /** The kernel family for this adapter: sg on software adapters with fixed-size subgroups, else tiled. */
 export function convVariant(rt: GpuRuntime): ConvVariant {
@@ -297,7 +297,7 @@ function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null,
   const packed = cached !== null || shouldPack(g, 'fwd', rowTilesFull);
   const e = epiCode(epi);
   const order: RowOrder = epi?.pool ? 'pool' : rowMajorFwd(g, TM) ? 'row' : 'batch';
-  const pipe = sgPipeline(rt, 'conv_sg_fwd', () => sgRowColDefs('fwd', TM, TN, SG, packed, bias !== null, false, e, order), { TM, TN, SG, packed, b: bias !== null, e, order });
+  const pipeFor = (nsg: number) => sgPipeline(rt, 'conv_sg_fwd', () => sgRowColDefs('fwd', TM, TN, SG, packed, bias !== null, false, e, order, [0, 0], nsg), { TM, TN, SG, packed, b: bias !== null, e, order, nsg });
   const packedW = new Map<WChunk, GpuStorage>();
   const packW = (c: WChunk): GpuStorage => {
     if (cached) return cached;
@@ -332,7 +332,8 @@ function sgForward(rt: GpuRuntime, x: Storage, w: Storage, bias: Storage | null,
         if (rw.rel !== ow.rel) throw new Error(`conv2d: internal error, residual window offset ${rw.rel} != output window offset ${ow.rel}`);
         binds.push(rw.b);
       }
-      rt.dispatch('conv2d', pipe, binds, { u }, Math.ceil(ntiles / NSG));
+      const nsg = sgGroups(ntiles);
+      rt.dispatch('conv2d', pipeFor(nsg), binds, { u }, Math.ceil(ntiles / nsg));
       if (wp && chunks.length > 1) rt.free(wp);
     }
     if (keep) rt.keepDerived(x as GpuStorage, reuseKey('x', g), xt);
@@ -359,7 +360,7 @@ function sgBackwardInput(rt: GpuRuntime, gy: Storage, w: Storage, gx: Storage, g
   const rowTilesFull = Math.ceil(Mfull / TM);
   const packed = shouldPack(g, 'bwdin', rowTilesFull);
   const stride: [number, number] = [p.strideH, p.strideW];
-  const pipeFor = (acc: boolean) => sgPipeline(rt, 'conv_sg_bwdin', () => sgRowColDefs('bwdin', TM, TN, SG, packed, false, acc, 0, 'batch', stride), { TM, TN, SG, packed, acc, s: stride.join('x') });
+  const pipeFor = (acc: boolean, nsg: number) => sgPipeline(rt, 'conv_sg_bwdin', () => sgRowColDefs('bwdin', TM, TN, SG, packed, false, acc, 0, 'batch', stride, nsg), { TM, TN, SG, packed, acc, s: stride.join('x'), nsg });
   const packedW = new Map<WChunk, GpuStorage>();
   const packW = (c: WChunk): GpuStorage => {
     let s = packedW.get(c);
@@ -386,7 +387,8 @@ function sgBackwardInput(rt: GpuRuntime, gy: Storage, w: Storage, gx: Storage, g
       // chunks inside one group accumulate; chunks of whole groups write disjoint channels
       const accumulate = c.c0 > 0 ? 1 : 0;
       const u = [...geoWords(p), Nc, Math.ceil(c.cc / 4), GQ, c.c0 / 4, g.cinG, g.coutG, p.C_in, c.cc, c.g0, rowTiles, colTiles, ntiles, wOff, first, ow.rel, accumulate, Qo, wLast];
-      rt.dispatch('conv2dBackwardInput', pipeFor(accumulate === 1), [gyt, wb, ow.b], { u }, Math.ceil(ntiles / NSG));
+      const nsg = sgGroups(ntiles);
+      rt.dispatch('conv2dBackwardInput', pipeFor(accumulate === 1, nsg), [gyt, wb, ow.b], { u }, Math.ceil(ntiles / nsg));
       if (wp && chunks.length > 1) rt.free(wp);
     }
     if (keep) rt.keepDerived(gy as GpuStorage, reuseKey('gy', g), gyt);
@@ -444,7 +446,7 @@ function sgBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, 
   // (64x32x12x12->64) a toss-up (2026-12-05, .tmpkb-style microbenchmarks of this call alone).
   const shared = laneIsCi ? g.coutG : g.cinG;
   const TM = convTuning.bwdwTM || (SG === 8 && shared >= 128 ? 64 : Math.min(32, 4 * SG, up4(shared)));
-  const pipeFor = (acc: boolean) => sgPipeline(rt, 'conv_sg_bwdw', () => sgBwdwDefs(TM, SG, laneIsCi, acc), { TM, SG, laneIsCi, acc });
+  const pipeFor = (acc: boolean, nsg: number) => sgPipeline(rt, 'conv_sg_bwdw', () => sgBwdwDefs(TM, SG, laneIsCi, acc, nsg), { TM, SG, laneIsCi, acc, nsg });
   // Taps that never touch the input: skip them in the kernel and zero the output first (the
   // queue's clear, a memset on lavapipe: 16x2048x1x1->2048 3x3 p1, 8 of 9 taps dead, 29.4 ->
   // 19.2 ms with the clear instead of a vec4-store kernel). Worth it when a good share of the
@@ -468,12 +470,16 @@ function sgBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, 
       const lTiles = Math.ceil(laneCount / SG);
       const sTiles = Math.ceil(sharedCount / TM);
       const base = lTiles * sTiles * c.ng;
-      // rows of the reduction: (n, oh) pairs; split them when there are few tiles and long rows
+      // rows of the reduction: (n, oh) pairs; split them when there are very few tiles and long
+      // rows. Since dispatches of few tiles also get fewer subgroups per workgroup (sgGroups),
+      // 8 tiles keep 2 cores busy and a split's reduction pass (conv_reduce) no longer pays:
+      // forward + backward, splitting below 32 tiles -> below 8, 64x128x3x3->128 11.7 -> 9.9 ms,
+      // 64x64x6x6->128 s2 8.7 -> 6.9 (lavapipe, 2 cores, 2026-12-05)
       const rowsMax = Nc * p.OH;
       let splits = convTuning.splits || 1;
       if (!convTuning.splits) {
         const work = rowsMax * p.OW;
-        while (base * splits < 32 && work / (splits * 2) >= 256 && splits * 2 <= rowsMax) splits *= 2;
+        while (base * splits < 8 && work / (splits * 2) >= 256 && splits * 2 <= rowsMax) splits *= 2;
       }
       splits = Math.max(1, Math.min(splits, rowsMax, Math.floor(lim / size)));
       const rowsPer = Math.ceil(rowsMax / splits);
@@ -502,7 +508,8 @@ function sgBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, 
         if (part) zeroRange(rt, part, 0, splits * size);
         else if (!accumulate) zeroRange(rt, gw, first * g.Kw, size);
       }
-      rt.dispatch('conv2dBackwardWeight', pipeFor(splits === 1 && accumulate === 1), [xt, gyt, target], { u }, Math.ceil(ntiles / NSG));
+      const nsg = sgGroups(ntiles);
+      rt.dispatch('conv2dBackwardWeight', pipeFor(splits === 1 && accumulate === 1, nsg), [xt, gyt, target], { u }, Math.ceil(ntiles / nsg));
       if (part) {
         const ow = window(rt, gw, first * g.Kw, size);
         const red = rt.pipeline('conv_reduce', () => shader('conv_reduce'));

@@ -95,7 +95,23 @@ export function chunkRows(g: Geo, c: WChunk): [number, number] {
   return [first, last - first];
 }
 
-export const NSG = 8; // subgroups per workgroup in the sg kernels
+export const NSG = 8; // subgroups per workgroup in the sg kernels (at most; see sgGroups)
+
+/**
+ * Subgroups per workgroup for an sg GEMM dispatch of `ntiles` subgroup tiles: NSG, or fewer (a
+ * power of two, down to 1) so that the dispatch has at least convTuning.minWorkgroups workgroups.
+ * lavapipe hands each of its threads a fixed share of a dispatch's workgroups (num / threads,
+ * no stealing), so a dispatch of 1 or 2 large workgroups ran on one core while the other waited:
+ * the weight gradient of 64x128x3x3->128 (8 tiles, 1 workgroup) took 2.9 ms on 2 threads and on 1.
+ * Measured on lavapipe (2 cores), forward + backward of one conv, 8 subgroups always -> this
+ * choice: 64x128x3x3->128 12.0 -> 10.1 ms, 64x64x6x6->128 s2 9.5 -> 8.4; the large layers
+ * (64x256x2x2->256, 16x512x4x4->1024 s2, 16x256x8x8->512 s2) unchanged (2026-12-05).
+ */
+export function sgGroups(ntiles: number): number {
+  let n = NSG;
+  while (n > 1 && Math.ceil(ntiles / n) < convTuning.minWorkgroups) n >>= 1;
+  return n;
+}
 
 /**
  * Kernel taps [lo, hi) along one axis that touch the input for SOME output position (tap k is

@@ -23,7 +23,7 @@ export type RowOrder = 'batch' | 'row' | 'pool';
  * folds away. Measured (input gradient, ms): 16x64x32x32->128 55.5 -> 49.5, 16x128x16x16->256
  * 50 -> 45, 64x16x24x24->32 16.3 -> 13.7 (2026-12-05, alternating processes).
  */
-export function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number, packed: boolean, hasBias: boolean, accumulate: boolean, epi = 0, order: RowOrder = 'batch', stride: [number, number] = [0, 0]): Record<string, string | number> {
+export function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: number, packed: boolean, hasBias: boolean, accumulate: boolean, epi = 0, order: RowOrder = 'batch', stride: [number, number] = [0, 0], nsg = NSG): Record<string, string | number> {
   const sH = stride[0] ? `${stride[0]}u` : 'P.sH';
   const sW = stride[1] ? `${stride[1]}u` : 'P.sW';
   const rowMajor = order === 'row';
@@ -34,7 +34,7 @@ export function sgRowColDefs(kind: 'fwd' | 'bwdin', TM: number, TN: number, SG: 
   const I = (f: (i: number) => string, sep = '\n') => rep(TM, f, sep);
   const Rr = (f: (r: number) => string, sep = '\n') => rep(R, f, sep);
   const J = (f: (j: number) => string, sep = '\n') => rep(TN, f, sep);
-  const d: Record<string, string | number> = { WG: SG * NSG, NSG, SG, TM, TN, WTYPE: packed ? 'vec4<f32>' : 'f32', OTYPE: rowMajor ? 'vec4<f32>' : 'f32', ...epilogueDecl(epi, 4, rowMajor ? 'vec4<f32>' : 'f32') };
+  const d: Record<string, string | number> = { WG: SG * nsg, NSG: nsg, SG, TM, TN, WTYPE: packed ? 'vec4<f32>' : 'f32', OTYPE: rowMajor ? 'vec4<f32>' : 'f32', ...epilogueDecl(epi, 4, rowMajor ? 'vec4<f32>' : 'f32') };
   d.ROWS = Rr(
     (r) => `  let row${r} = rowTile * ${TM}u + ${r * SG}u + lane;
   let okm${r} = row${r} < M;` +
@@ -174,12 +174,12 @@ ${J((j) =>
   return d;
 }
 
-export function sgBwdwDefs(TM: number, SG: number, laneIsCi: boolean, accumulate: boolean): Record<string, string | number> {
+export function sgBwdwDefs(TM: number, SG: number, laneIsCi: boolean, accumulate: boolean, nsg = NSG): Record<string, string | number> {
   const ACC = accumulate ? ' v += out[o];' : '';
   const SQ = TM / 4;
   // shared vec4s per step: SQ of them, loaded cooperatively, SG per load instruction
   const SL = Math.ceil(SQ / SG);
-  const d: Record<string, string | number> = { WG: SG * NSG, NSG, SG, TM };
+  const d: Record<string, string | number> = { WG: SG * nsg, NSG: nsg, SG, TM };
   const L = (f: (l: number) => string, sep = '\n') => rep(SL, f, sep);
   const lane = laneIsCi
     ? `  let lok = lq < P.Qx;

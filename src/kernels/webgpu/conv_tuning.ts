@@ -29,4 +29,6 @@ export const convTuning: {
   rowMajor: 'auto' | boolean;
   /** sg weight gradient: shared channels per tile (a multiple of 4) instead of the automatic one (benchmarks); 0 = automatic. */
   bwdwTM: number;
-} = { variant: 'auto', packWeights: 'auto', splits: 0, bindingLimitBytes: 0, skipDeadTaps: 'auto', depthwise: true, pixelLanes: true, cacheWeights: true, gemv: true, tile: null, rowMajor: 'auto', bwdwTM: 0 };
+  /** sg GEMMs: fewer subgroups per workgroup (down to 1) until a dispatch has this many workgroups (see sgGroups); 0 = always 8. */
+  minWorkgroups: number;
+} = { variant: 'auto', packWeights: 'auto', splits: 0, bindingLimitBytes: 0, skipDeadTaps: 'auto', depthwise: true, pixelLanes: true, cacheWeights: true, gemv: true, tile: null, rowMajor: 'auto', bwdwTM: 0, minWorkgroups: 16 };
