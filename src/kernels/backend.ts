@@ -339,6 +339,49 @@ export interface Backend {
     training: boolean,
   ): void;
 
+  /**
+   * Training-mode batch_norm, then max_pool2d(kernel 2, stride 2), then relu, over x (N, C, H, W)
+   * with H and W even and p.S = H * W: out (N, C, H/2, W/2) = relu(max_pool2d(batch_norm(x), 2)),
+   * `indices` (int32, out's shape) as maxPool2d's (flat h * W + w of the window's first maximum;
+   * NaN wins), saveMean / saveInvstd and the running statistics as batchNormTrain. The values of
+   * the three primitives in sequence; a backend may fuse them (webgpu: one pass over x after the
+   * statistics, the normalized map never stored).
+   */
+  batchNormPoolTrain(
+    x: Storage,
+    weight: Storage | null,
+    bias: Storage | null,
+    runningMean: Storage | null,
+    runningVar: Storage | null,
+    out: Storage,
+    indices: Storage,
+    saveMean: Storage,
+    saveInvstd: Storage,
+    p: BatchNormParams,
+    H: number,
+    W: number,
+  ): void;
+  /**
+   * Backward of batchNormPoolTrain from gy and its `out` and `indices` (N, C, H/2, W/2): relu's,
+   * the pool's and the training batch_norm's backward in sequence. gx (N, C, H, W) is overwritten;
+   * gweight / gbias (C) when given.
+   */
+  batchNormPoolBackward(
+    gy: Storage,
+    out: Storage,
+    indices: Storage,
+    x: Storage,
+    weight: Storage | null,
+    saveMean: Storage,
+    saveInvstd: Storage,
+    gx: Storage,
+    gweight: Storage | null,
+    gbias: Storage | null,
+    p: BatchNormParams,
+    H: number,
+    W: number,
+  ): void;
+
   // ---- squeeze-excitation (fused) ----
   /** out (N, C, S) = x * gate; writes `gate` (N, C) and `hidden` (N, R, post-ReLU) for the backward. */
   seForward(x: Storage, w1: Storage, w2: Storage, out: Storage, hidden: Storage, gate: Storage, p: SEParams): void;

@@ -6,6 +6,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { max_pool2d } from '../tensor/ops/pool.js';
 import { relu } from '../tensor/ops/elementwise.js';
 import { conv2d_bn_eval } from '../tensor/ops/conv_bn.js';
+import { batch_norm_max_pool2d_relu } from '../tensor/ops/batchnorm.js';
 import { Conv2d } from './layers/conv.js';
 import { BatchNorm2d } from './layers/batchnorm.js';
 
@@ -52,4 +53,19 @@ export function conv_bn(conv: Conv2d, bn: BatchNorm2d, x: Tensor, opts: ConvBnOp
     max_pool: opts.max_pool ?? false,
     residual,
   });
+}
+
+/**
+ * relu(max_pool2d(bn(z), 2)) for a BatchNorm2d `bn` in training mode (batch statistics) as the
+ * single op batch_norm_max_pool2d_relu, with bn's bookkeeping (num_batches_tracked, running
+ * statistics) as bn.call does; in evaluation mode, or for a BatchNorm2d subclass, the module call
+ * and the ops in sequence. The same values and gradients either way.
+ *
+ * Shapes: z (N, C, H, W) -> (N, C, floor(H/2), floor(W/2)).
+ * @throws what bn or the ops throw (shape, channel count).
+ */
+export function bn_max_pool2d_relu(bn: BatchNorm2d, z: Tensor): Tensor {
+  if (Object.getPrototypeOf(bn) !== BatchNorm2d.prototype || !bn.training) return relu(max_pool2d(bn.call(z), 2));
+  const a = bn._functionalArgs(z);
+  return batch_norm_max_pool2d_relu(z, a.running_mean, a.running_var, bn.weight, bn.bias, a.momentum, bn.eps);
 }

@@ -6,7 +6,6 @@
  * as they are.
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { max_pool2d } from '../tensor/ops/pool.js';
 import { relu } from '../tensor/ops/elementwise.js';
 import { Module } from '../nn/module.js';
 import { Conv2d } from '../nn/layers/conv.js';
@@ -17,7 +16,7 @@ import { AdaptiveAvgPool2d } from '../nn/layers/pooling.js';
 import { Sequential } from '../nn/layers/container.js';
 import { SEBlock } from '../nn/layers/se.js';
 import { EMOTIONS } from './data/labels.js';
-import { conv_bn } from '../nn/fusion.js';
+import { bn_max_pool2d_relu, conv_bn } from '../nn/fusion.js';
 
 /**
  * The residual block of ResEmoteNet: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), with
@@ -219,11 +218,12 @@ export class ResEmoteNet extends Module {
   /**
    * max_pool2d(relu(bn(z)), 2) of a stem stage. In training as relu(max_pool2d(bn(z), 2)): the
    * same values and gradients (relu is monotone, so it commutes with max; a window whose maximum
-   * is <= 0 gives 0 and no gradient either way), with the relu and its backward on a map 4x
-   * smaller. In evaluation as one fused conv2d_bn_eval (relu and pool in the conv's store).
+   * is <= 0 gives 0 and no gradient either way), as ONE op (nn/fusion.ts bn_max_pool2d_relu): on
+   * webgpu the normalized map and its gradient are never stored (src/kernels/webgpu/bn_pool.ts).
+   * In evaluation as one fused conv2d_bn_eval (relu and pool in the conv's store).
    */
   private stage(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor {
-    return this.training ? relu(max_pool2d(bn.call(conv.call(x)), 2)) : conv_bn(conv, bn, x, { relu: true, max_pool: true });
+    return this.training ? bn_max_pool2d_relu(bn, conv.call(x)) : conv_bn(conv, bn, x, { relu: true, max_pool: true });
   }
 
   override forward(x: Tensor): Tensor {

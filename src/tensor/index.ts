@@ -15,7 +15,7 @@ export { toDeviceAsync } from './ops/copy.js';
 export { gradcheck } from './gradcheck.js';
 export { conv2d, type Conv2dOptions } from './ops/conv.js';
 export { max_pool2d, avg_pool2d, adaptive_avg_pool2d, type MaxPool2dOptions, type AvgPool2dOptions } from './ops/pool.js';
-export { batch_norm, batch_norm_relu } from './ops/batchnorm.js';
+export { batch_norm, batch_norm_relu, batch_norm_max_pool2d_relu } from './ops/batchnorm.js';
 export { conv2d_bn_eval, type Conv2dBnEvalOptions } from './ops/conv_bn.js';
 export { se_block } from './ops/se.js';
 export { cross_entropy, nll_loss, mse_loss, type Reduction, type CrossEntropyOptions } from './ops/loss.js';

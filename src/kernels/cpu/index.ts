@@ -163,6 +163,54 @@ export class CpuBackend implements Backend {
   ): void {
     bn.batchNormBackward(gy, x, weight, saveMean, saveInvstd, gx, gweight, gbias, p, training);
   }
+  batchNormPoolTrain(
+    x: Storage,
+    weight: Storage | null,
+    bias: Storage | null,
+    runningMean: Storage | null,
+    runningVar: Storage | null,
+    out: Storage,
+    indices: Storage,
+    saveMean: Storage,
+    saveInvstd: Storage,
+    p: BatchNormParams,
+    H: number,
+    W: number,
+  ): void {
+    // the reference: the primitives in sequence (relu in place on the pooled map)
+    if (H % 2 !== 0 || W % 2 !== 0 || p.S !== H * W) throw new RangeError(`batchNormPoolTrain: needs an even H x W with S = H * W, got ${H}x${W}, S = ${p.S}`);
+    const y = this.alloc('float32', p.N * p.C * H * W);
+    bn.batchNormTrain(x, weight, bias, runningMean, runningVar, y, saveMean, saveInvstd, p);
+    pool.maxPool2d(y, out, indices, pool2x2Params(p.N, p.C, H, W));
+    this.free(y);
+    const l = { shape: [out.size], strides: [1], offset: 0 };
+    ew.unary('relu', out, l, out);
+  }
+  batchNormPoolBackward(
+    gy: Storage,
+    out: Storage,
+    indices: Storage,
+    x: Storage,
+    weight: Storage | null,
+    saveMean: Storage,
+    saveInvstd: Storage,
+    gx: Storage,
+    gweight: Storage | null,
+    gbias: Storage | null,
+    p: BatchNormParams,
+    H: number,
+    W: number,
+  ): void {
+    if (H % 2 !== 0 || W % 2 !== 0 || p.S !== H * W) throw new RangeError(`batchNormPoolBackward: needs an even H x W with S = H * W, got ${H}x${W}, S = ${p.S}`);
+    const l = { shape: [gy.size], strides: [1], offset: 0 };
+    const g = this.alloc('float32', gy.size);
+    ew.binary('relu_backward', gy, l, out, l, g);
+    const gz = this.alloc('float32', p.N * p.C * H * W);
+    pool.maxPool2dBackward(g, indices, gz, pool2x2Params(p.N, p.C, H, W));
+    this.free(g);
+    bn.batchNormBackward(gz, x, weight, saveMean, saveInvstd, gx, gweight, gbias, p, true);
+    this.free(gz);
+  }
   seForward(x: Storage, w1: Storage, w2: Storage, out: Storage, hidden: Storage, gate: Storage, p: SEParams): void {
     se.seForward(x, w1, w2, out, hidden, gate, p);
   }

@@ -32,6 +32,7 @@ import * as conv from './conv.js';
 import { pool2x2Params } from '../backend.js';
 import * as pool from './pool.js';
 import * as bn from './batchnorm.js';
+import * as bnPool from './bn_pool.js';
 import * as se from './se.js';
 import { checkIndex } from './check.js';
 
@@ -181,6 +182,41 @@ export class WebGPUBackend implements Backend {
     training: boolean,
   ): void {
     bn.batchNormBackward(this.rt, gy, x, weight, saveMean, saveInvstd, gx, gweight, gbias, p, training);
+  }
+  batchNormPoolTrain(
+    x: Storage,
+    weight: Storage | null,
+    bias: Storage | null,
+    runningMean: Storage | null,
+    runningVar: Storage | null,
+    out: Storage,
+    indices: Storage,
+    saveMean: Storage,
+    saveInvstd: Storage,
+    p: BatchNormParams,
+    H: number,
+    W: number,
+  ): void {
+    if (H % 2 !== 0 || W % 2 !== 0 || p.S !== H * W) throw new RangeError(`batchNormPoolTrain: needs an even H x W with S = H * W, got ${H}x${W}, S = ${p.S}`);
+    bnPool.batchNormPoolTrain(this.rt, x, weight, bias, runningMean, runningVar, out, indices, saveMean, saveInvstd, p, H, W);
+  }
+  batchNormPoolBackward(
+    gy: Storage,
+    out: Storage,
+    indices: Storage,
+    x: Storage,
+    weight: Storage | null,
+    saveMean: Storage,
+    saveInvstd: Storage,
+    gx: Storage,
+    gweight: Storage | null,
+    gbias: Storage | null,
+    p: BatchNormParams,
+    H: number,
+    W: number,
+  ): void {
+    if (H % 2 !== 0 || W % 2 !== 0 || p.S !== H * W) throw new RangeError(`batchNormPoolBackward: needs an even H x W with S = H * W, got ${H}x${W}, S = ${p.S}`);
+    bnPool.batchNormPoolBackward(this.rt, gy, out, indices, x, weight, saveMean, saveInvstd, gx, gweight, gbias, p, H, W);
   }
   seForward(x: Storage, w1: Storage, w2: Storage, out: Storage, hidden: Storage, gate: Storage, p: SEParams): void {
     se.seForward(this.rt, x, w1, w2, out, hidden, gate, p);

@@ -175,7 +175,29 @@ export function batchNormTrain(
     trainFusedSg(rt, SG, x, weight, bias, runningMean, runningVar, out, saveMean, saveInvstd, p);
     return;
   }
-  const { part, nparts } = reduce(rt, 'batchNormTrain', 0, x, null, null, null, p);
+  const coef = trainCoef(rt, 'batchNormTrain', x, weight, bias, runningMean, runningVar, saveMean, saveInvstd, p);
+  if (p.N * p.S > 0) apply(rt, 'batchNormTrain', 0, x, null, coef, out, p);
+  rt.free(coef);
+}
+
+/**
+ * The training statistics of x (N, C, S): writes saveMean / saveInvstd, updates the running
+ * statistics when given, and returns bn_apply's per-channel coefficients (mean, w * invstd, b, 0)
+ * (C vec4s, the caller frees them). bn_reduce (or bn_reduce_sg) then bn_stats.
+ */
+export function trainCoef(
+  rt: GpuRuntime,
+  op: string,
+  x: Storage,
+  weight: Storage | null,
+  bias: Storage | null,
+  runningMean: Storage | null,
+  runningVar: Storage | null,
+  saveMean: Storage,
+  saveInvstd: Storage,
+  p: BatchNormParams,
+): GpuStorage {
+  const { part, nparts } = reduce(rt, op, 0, x, null, null, null, p);
   const coef = rt.alloc('float32', p.C * 4);
   const dummies: GpuStorage[] = [];
   const dummy = () => {
@@ -196,11 +218,10 @@ export function batchNormTrain(
     (hasRunning ? runningVar : dummy()) as GpuStorage,
     coef,
   ];
-  rt.dispatch('batchNormTrain', pipe, binds, { u: [p.C, nparts, flags, 0], f: [p.eps, p.momentum, 0, 0] }, Math.ceil(p.C / WG));
-  if (p.N * p.S > 0) apply(rt, 'batchNormTrain', 0, x, null, coef, out, p);
+  rt.dispatch(op, pipe, binds, { u: [p.C, nparts, flags, 0], f: [p.eps, p.momentum, 0, 0] }, Math.ceil(p.C / WG));
   rt.free(part);
-  rt.free(coef);
   for (const d of dummies) rt.free(d);
+  return coef;
 }
 
 export function batchNormEval(
@@ -286,7 +307,39 @@ export function batchNormBackward(
   const needSums = training || gweight !== null || gbias !== null;
   const red = needSums && p.N * p.S > 0 ? reduce(rt, 'batchNormBackward', 1, x, gy, saveMean, saveInvstd, p) : null;
   const part = red ? red.part : dummy();
-  const coef = rt.alloc('float32', p.C * 4);
+  const coef = backwardCoef(rt, 'batchNormBackward', part, red ? red.nparts : 0, weight, saveMean, saveInvstd, gweight, gbias, p.C, p.N * p.S, training);
+  if (p.N * p.S > 0) apply(rt, 'batchNormBackward', 1, x, gy, coef, gx, p);
+  rt.free(coef);
+  if (red) rt.free(red.part);
+  for (const d of dummies) rt.free(d);
+}
+
+/**
+ * bn_coef MODE 1: sums the backward partials `part` ((sum_gy, sum_gy_xhat, 0, 0) per (part,
+ * channel), nparts of them), writes gweight / gbias when given, and returns the input-gradient
+ * coefficients of bn_apply MODE 1 over `count` values per channel (C vec4s, the caller frees them).
+ */
+export function backwardCoef(
+  rt: GpuRuntime,
+  op: string,
+  part: GpuStorage,
+  nparts: number,
+  weight: Storage | null,
+  saveMean: Storage,
+  saveInvstd: Storage,
+  gweight: Storage | null,
+  gbias: Storage | null,
+  C: number,
+  count: number,
+  training: boolean,
+): GpuStorage {
+  const dummies: GpuStorage[] = [];
+  const dummy = () => {
+    const d = rt.alloc('float32', 4);
+    dummies.push(d);
+    return d;
+  };
+  const coef = rt.alloc('float32', C * 4);
   const flags = (weight ? 1 : 0) | (gweight ? 8 : 0) | (gbias ? 16 : 0) | (training ? 32 : 0);
   const pipe = rt.pipeline(shaderKey('bn_coef', { mode: 1 }), () => shader('bn_coef', { MODE: 1 }));
   const binds: Binding[] = [
@@ -299,12 +352,9 @@ export function batchNormBackward(
     (gbias ?? dummy()) as GpuStorage,
     coef,
   ];
-  const count = p.N * p.S;
-  rt.dispatch('batchNormBackward', pipe, binds, { u: [p.C, red ? red.nparts : 0, flags, 0], f: [p.eps, count, 0, 0] }, Math.ceil(p.C / WG));
-  if (count > 0) apply(rt, 'batchNormBackward', 1, x, gy, coef, gx, p);
-  rt.free(coef);
-  if (red) rt.free(red.part);
+  rt.dispatch(op, pipe, binds, { u: [C, nparts, flags, 0], f: [0, count, 0, 0] }, Math.ceil(C / WG));
   for (const d of dummies) rt.free(d);
+  return coef;
 }
 
 /** batchNormTrain in one dispatch (shaders/bn_train_sg.wgsl); the caller checked fusedSg. */

@@ -131,6 +131,16 @@ export abstract class _BatchNorm extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    const a = this._functionalArgs(x);
+    return batch_norm(x, a.running_mean, a.running_var, this.weight, this.bias, a.training, a.momentum, this.eps);
+  }
+
+  /**
+   * @internal The arguments of F.batch_norm for one forward call on x, after its checks and the
+   * training bookkeeping (num_batches_tracked += 1, the cumulative factor when momentum is null):
+   * what forward passes, and what fused callers (nn/fusion.ts) pass to their fused ops.
+   */
+  _functionalArgs(x: Tensor): { running_mean: Tensor | null; running_var: Tensor | null; training: boolean; momentum: number } {
     this._check_input_dim(x);
     if (x.shape[1] !== this.num_features) {
       throw new RangeError(`${this._get_name()}: expected input with ${this.num_features} channels (dim 1), got shape ${fmtShape(x.shape)}`);
@@ -142,16 +152,7 @@ export abstract class _BatchNorm extends Module {
     }
     const bnTraining = this.training || (this.running_mean === null && this.running_var === null);
     const useStats = !this.training || this.track_running_stats;
-    return batch_norm(
-      x,
-      useStats ? this.running_mean : null,
-      useStats ? this.running_var : null,
-      this.weight,
-      this.bias,
-      bnTraining,
-      factor,
-      this.eps,
-    );
+    return { running_mean: useStats ? this.running_mean : null, running_var: useStats ? this.running_var : null, training: bnTraining, momentum: factor };
   }
 
   override extra_repr(): string {

@@ -6,6 +6,7 @@ import { Tensor } from '../tensor.js';
 import { relu, unaryRaw } from './elementwise.js';
 import { is_grad_enabled } from '../grad_mode.js';
 import { denseCopy, zerosLike } from './views.js';
+import { max_pool2d } from './pool.js';
 
 /** t itself when it reads its storage densely from element 0, else a dense copy (no grad). */
 function dense(t: Tensor): Tensor {
@@ -190,4 +191,89 @@ export function batch_norm_relu(
   x.backend.batchNormEval(xd.storage, wd?.storage ?? null, bd?.storage ?? null, rmd.storage, rvd.storage, out.storage, p);
   for (const [d, t] of [[xd, x], [wd, weight], [bd, bias], [rmd, running_mean], [rvd, running_var]] as const) if (d && d !== t) d.dispose();
   return out;
+}
+
+/**
+ * relu(max_pool2d(batch_norm(x, running_mean, running_var, weight, bias, training = true,
+ * momentum, eps), 2)): a training-mode batch_norm followed by 2x2 max pooling (stride 2) and relu,
+ * the stage after each stem conv of ResEmoteNet, as ONE differentiable op. Values, gradients and
+ * the running-statistics update are the composition's; the backend may fuse the passes (webgpu on
+ * software adapters: the normalized full-resolution map and its gradient are never stored). When
+ * H or W is odd (max_pool2d floors) or x is not 4-d it IS the composition.
+ *
+ * Shapes: x (N, C, H, W) -> (N, C, floor(H/2), floor(W/2)); running_mean, running_var, weight,
+ * bias (C) or null (running statistics then not tracked; affine = false).
+ * Source: PyTorch's F.batch_norm, F.max_pool2d and F.relu (the definitions composed).
+ * @throws as batch_norm in training mode (shapes, dtypes, devices, one value per channel) and as
+ * max_pool2d.
+ */
+export function batch_norm_max_pool2d_relu(
+  x: Tensor,
+  running_mean: Tensor | null,
+  running_var: Tensor | null,
+  weight: Tensor | null = null,
+  bias: Tensor | null = null,
+  momentum = 0.1,
+  eps = 1e-5,
+): Tensor {
+  x.assertAlive('batch_norm');
+  const H = x.shape[2] ?? 0;
+  const W = x.shape[3] ?? 0;
+  if (x.ndim !== 4 || x.dtype === 'int32' || H % 2 !== 0 || W % 2 !== 0 || x.numel() === 0) {
+    return relu(max_pool2d(batch_norm(x, running_mean, running_var, weight, bias, true, momentum, eps), 2));
+  }
+  const N = x.shape[0]!;
+  const C = x.shape[1]!;
+  checkVec('weight', weight, x, C);
+  checkVec('bias', bias, x, C);
+  checkVec('running_mean', running_mean, x, C);
+  checkVec('running_var', running_var, x, C);
+  if ((running_mean === null) !== (running_var === null)) {
+    throw new Error('batch_norm: running_mean and running_var must be given together (or both null)');
+  }
+  if (!Number.isFinite(momentum)) throw new RangeError(`batch_norm: momentum must be a finite number, got ${momentum}`);
+  if (!(eps >= 0) || !Number.isFinite(eps)) throw new RangeError(`batch_norm: eps must be a finite non-negative number, got ${eps}`);
+
+  const p: BatchNormParams = { N, C, S: H * W, eps, momentum };
+  const b = x.backend;
+  const xd = dense(x);
+  const wd = weight ? dense(weight) : null;
+  const bd = bias ? dense(bias) : null;
+  const rm = running_mean ? dense(running_mean) : null;
+  const rv = running_var ? dense(running_var) : null;
+  const shape = [N, C, H / 2, W / 2];
+  const out = Tensor.empty(shape, x.dtype, x.device);
+  const idx = Tensor.empty(shape, 'int32', x.device);
+  const saveMean = Tensor.empty([C], x.dtype, x.device);
+  const saveInvstd = Tensor.empty([C], x.dtype, x.device);
+  b.batchNormPoolTrain(xd.storage, wd?.storage ?? null, bd?.storage ?? null, rm?.storage ?? null, rv?.storage ?? null, out.storage, idx.storage, saveMean.storage, saveInvstd.storage, p, H, W);
+  for (const [dst, src] of [[running_mean, rm], [running_var, rv]] as const) {
+    if (!dst || !src) continue;
+    if (src !== dst) {
+      b.copy(src.storage, src.layout, dst.storage, dst.layout);
+      src.dispose();
+    }
+    dst._version++;
+  }
+  if (bd && bd !== bias) bd.dispose();
+  if (!needsGrad(x, weight, bias)) {
+    for (const t of [saveMean, saveInvstd, idx]) t.dispose();
+    if (xd !== x) xd.dispose();
+    if (wd && wd !== weight) wd.dispose();
+    return out;
+  }
+  // the backward reads the forward's output for relu's mask (as sigmoid's reads its output)
+  return record('batch_norm_max_pool2d_relu', out, [x, weight, bias], (gy) => {
+    const g = dense(gy);
+    const gx = Tensor.empty(x.shape, x.dtype, x.device);
+    const gw = weight?.requires_grad ? Tensor.empty([C], x.dtype, x.device) : null;
+    const gb = bias?.requires_grad ? Tensor.empty([C], x.dtype, x.device) : null;
+    b.batchNormPoolBackward(g.storage, out.storage, idx.storage, xd.storage, wd?.storage ?? null, saveMean.storage, saveInvstd.storage, gx.storage, gw?.storage ?? null, gb?.storage ?? null, p, H, W);
+    if (g !== gy) g.dispose();
+    if (!x.requires_grad) {
+      gx.dispose();
+      return [null, gw, gb];
+    }
+    return [gx, gw, gb];
+  });
 }
