@@ -7,7 +7,10 @@
 // (one invocation, its own dispatch) the partial last one when n % 4 != 0, read-modify-written
 // under a mask: as constants, the masked stores leave the main kernel (on lavapipe both sides of
 // a divergent branch run: the main kernel was ~4 % slower with them). Operands are bound from a
-// multiple of 4 elements.
+// multiple of 4 elements. The host compiles P.flags as a literal, and the weight decay as 0.0 when
+// it is zero (WD; else P.weight_decay): the tests on them fold away instead of running per
+// element, which on lavapipe made the step 10-14 % faster (8.4M params, dense gradient
+// 32.3 -> 27.8 ms; 1 of 9 taps live 24.5 -> 22.9 ms; 2026-12-05).
 #include "ew_common"
 
 struct Params {
@@ -42,7 +45,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     // and parameter bit for bit (p - lr * (+0) == p, even for -0); skipping its param load and
     // both stores is exact, and pays on the weights of conv taps that never meet the input
     // (e.g. 8 of 9 taps of a 3x3 conv on a 1x1 map: their gradient is exactly zero).
-    var keep = P.weight_decay == 0.0 && all(bitcast<vec4<u32>>(d) == vec4<u32>(0u));
+    var keep = {{WD}} == 0.0 && all(bitcast<vec4<u32>>(d) == vec4<u32>(0u));
     var bo = vec4<f32>(0.0);
     if ((P.flags & 2u) != 0u) {
       if ((P.flags & 4u) == 0u) {
@@ -54,7 +57,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     if (!keep) {
       let w = param[j];
-      if (P.weight_decay != 0.0) { d = d + P.weight_decay * w; }
+      if ({{WD}} != 0.0) { d = d + {{WD}} * w; }
       if ((P.flags & 2u) != 0u) {
         var b = d;
         if ((P.flags & 4u) == 0u) { b = P.momentum * bo + P.one_m_damp * d; }

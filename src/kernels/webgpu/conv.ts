@@ -67,7 +67,19 @@
  *
  * Load costs measured on lavapipe (2026-12-05, 8-lane vec4 loads in a loop, 2 cores): ~13 ns per
  * storage load, ~10 ns from a uniform buffer (a gather, no per-lane branches; but 64 KiB at most),
- * the same for a subgroup-uniform address as for a divergent one: no cheap load to build on.
+ * the same for a subgroup-uniform address as for a divergent one. Why: Mesa's gallivm takes its
+ * scalar-load-and-broadcast path only for addresses it can prove uniform syntactically
+ * (nir_src_is_always_uniform: constants and push constants, and arithmetic on them); a loop
+ * counter or a workgroup id is not, so every other load is the per-lane loop. A load at a
+ * CONSTANT index costs ~1/10 of a divergent one (~3 vs ~30 core-ns per 8-lane vec4, .tmpkb-style
+ * throughput test) - but only fully unrolled code has constant indices: a direct kernel for the
+ * 3-channel stem with every weight at a constant index (64x3x48x48->16: 7.4 ms vs the GEMM's
+ * 10.4) took 1.7 s to compile for 16 output channels and 13.7 s for 64, so it was dropped.
+ *
+ * Dispatches of few tiles get fewer subgroups per workgroup (conv_geo.ts sgGroups): lavapipe
+ * splits a dispatch's workgroups statically over its threads, and the weight gradient of
+ * 64x128x3x3->128 was ONE workgroup of 8 tiles (2.9 ms on 2 threads as on 1); with it the weight
+ * gradient splits its reduction only below 8 tiles (a split costs a conv_reduce pass).
  *
  * Tried on lavapipe and dropped (2026-12-05), for whoever tries next:
  * - a "block" forward for stride-1 3x3 convs, a subgroup on a 2x16 pixel block loading the 4x18

@@ -8,7 +8,7 @@
  */
 import type { AdamParams, SGDParams, Storage } from '../backend.js';
 import type { Binding, GpuRuntime, GpuStorage } from './runtime.js';
-import { shader, shaderKey } from './shaders.js';
+import { shader, shaderKey, withLiterals } from './shaders.js';
 
 /** Workgroup size and vec4s per invocation of shaders/sgd.wgsl and adam.wgsl. */
 const WG = 64;
@@ -48,8 +48,11 @@ export function sgdUpdate(rt: GpuRuntime, param: Storage, grad: Storage, momentu
   const useBuf = p.momentum !== 0 && momentumBuf !== null;
   const dummy = useBuf ? null : rt.alloc('float32', 4);
   const flags = (p.maximize ? 1 : 0) | (useBuf ? 2 : 0) | (p.firstStep ? 4 : 0) | (p.nesterov ? 8 : 0);
-  const pipeline = rt.pipeline(shaderKey('sgd', { TAIL: 0 }), () => shader('sgd', { TAIL: 0 }));
-  const tail = rt.pipeline(shaderKey('sgd', { TAIL: 1 }), () => shader('sgd', { TAIL: 1 }));
+  // flags and a zero weight decay as literals (see shaders/sgd.wgsl): one pipeline per combination
+  const WD = p.weightDecay === 0 ? '0.0' : 'P.weight_decay';
+  const make = (TAIL: number) => rt.pipeline(shaderKey('sgd', { TAIL, flags, WD }), () => withLiterals(shader('sgd', { TAIL, WD }), { flags }));
+  const pipeline = make(0);
+  const tail = make(1);
   const ops = [param, grad, useBuf ? momentumBuf! : dummy!] as GpuStorage[];
   chunked(rt, 'sgdUpdate', pipeline, ops, p.size, [flags, 0, 0], [p.lr, p.momentum, 1 - p.dampening, p.weightDecay], tail);
   if (dummy) rt.free(dummy);
