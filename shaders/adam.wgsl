@@ -6,7 +6,9 @@
 //   vmax = max(vmax, v) (amsgrad);  denom = sqrt(amsgrad ? vmax : v) / sqrt(1 - beta2^t) + eps
 //   param -= lr / (1 - beta1^t) * m / denom
 // vec4 loads/stores, K consecutive vec4s per invocation; the last vec4 (n % 4 != 0) is
-// read-modify-written under a mask. Operands are bound from a multiple of 4 elements.
+// read-modify-written under a mask. Operands are bound from a multiple of 4 elements. As in
+// sgd.wgsl the host compiles P.flags as a literal and the weight decay as 0.0 when it is zero
+// (WD), so those tests fold away.
 #include "ew_common"
 
 struct Params {
@@ -47,8 +49,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if ((P.flags & 1u) != 0u) { g = -g; }
     if ((P.flags & 2u) != 0u) {
       w = w * P.decay_factor;
-    } else if (P.weight_decay != 0.0) {
-      g = g + P.weight_decay * w;
+    } else if ({{WD}} != 0.0) {
+      g = g + {{WD}} * w;
     }
     let m0 = m[j];
     let v0 = v[j];

@@ -67,7 +67,8 @@ export function adamUpdate(rt: GpuRuntime, param: Storage, grad: Storage, expAvg
   const bc1 = 1 - Math.pow(p.beta1, p.step);
   const bc2Sqrt = Math.sqrt(1 - Math.pow(p.beta2, p.step));
   const f = [p.beta1, 1 - p.beta1, p.beta2, 1 - p.beta2, p.weightDecay, 1 - p.lr * p.weightDecay, p.lr / bc1, bc2Sqrt, p.eps];
-  const pipeline = rt.pipeline('adam', () => shader('adam'));
+  const WD = p.weightDecay === 0 ? '0.0' : 'P.weight_decay';
+  const pipeline = rt.pipeline(shaderKey('adam', { flags, WD }), () => withLiterals(shader('adam', { WD }), { flags }));
   const ops = [param, grad, expAvg, expAvgSq, ams ? maxExpAvgSq! : dummy!] as GpuStorage[];
   chunked(rt, 'adamUpdate', pipeline, ops, p.size, [flags, 0, 0], f);
   if (dummy) rt.free(dummy);
