@@ -11,7 +11,7 @@ export { ReLU, Sigmoid, Tanh, Softmax, LogSoftmax, Flatten, Dropout } from './la
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type MaxPool2dModuleOptions, type AvgPool2dModuleOptions } from './layers/pooling.js';
 export { Sequential, ModuleList, type TensorModule } from './layers/container.js';
 export { SEBlock, type SEBlockOptions } from './layers/se.js';
-export { conv_bn, type ConvBnOptions } from './fusion.js';
+export { bn_max_pool2d_relu, conv_bn, type ConvBnOptions } from './fusion.js';
 export { CrossEntropyLoss, NLLLoss, MSELoss, type CrossEntropyLossOptions, type WeightedLossOptions } from './layers/loss.js';
 export * as init from './init.js';
 export * as functional from './functional.js';
