@@ -19,12 +19,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> idx: array<vec2<i32>>;
 @group(0) @binding(4) var<uniform> P: Params;
 
-fn take(v: f32, pos: i32, m: ptr<function, f32>, best: ptr<function, i32>) {
-  if (*best < 0 || v > *m || is_nan(v)) {
-    *m = v;
-    *best = pos;
-  }
-}
+#include "pool_take"
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

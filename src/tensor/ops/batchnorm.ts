@@ -24,6 +24,44 @@ export function checkVec(name: string, v: Tensor | null, x: Tensor, C: number): 
   if (v.device !== x.device) throw new Error(`batch_norm: ${name} is on '${v.device}' but the input is on '${x.device}'`);
 }
 
+/** batch_norm's argument checks (the messages are PyTorch's where it has one); x viewed as (N, C, S). */
+function checkArgs(x: Tensor, running_mean: Tensor | null, running_var: Tensor | null, weight: Tensor | null, bias: Tensor | null, training: boolean, momentum: number, eps: number): { N: number; C: number; S: number } {
+  x.assertAlive('batch_norm');
+  if (x.dtype === 'int32') throw new TypeError('batch_norm: expects a floating-point input, got int32');
+  if (x.ndim < 2) throw new RangeError(`batch_norm: expects an input of shape (N, C, *) with at least 2 dims, got ${fmtShape(x.shape)}`);
+  const N = x.shape[0]!;
+  const C = x.shape[1]!;
+  const S = numel(x.shape.slice(2));
+  checkVec('weight', weight, x, C);
+  checkVec('bias', bias, x, C);
+  checkVec('running_mean', running_mean, x, C);
+  checkVec('running_var', running_var, x, C);
+  if ((running_mean === null) !== (running_var === null)) {
+    throw new Error('batch_norm: running_mean and running_var must be given together (or both null)');
+  }
+  if (!training && (!running_mean || !running_var)) {
+    throw new Error('batch_norm: running_mean and running_var must be defined in evaluation mode (training = false)');
+  }
+  if (!Number.isFinite(momentum)) throw new RangeError(`batch_norm: momentum must be a finite number, got ${momentum}`);
+  if (!(eps >= 0) || !Number.isFinite(eps)) throw new RangeError(`batch_norm: eps must be a finite non-negative number, got ${eps}`);
+  if (training && N * S === 1) {
+    throw new RangeError(`batch_norm: Expected more than 1 value per channel when training, got input size ${fmtShape(x.shape)}`);
+  }
+  return { N, C, S };
+}
+
+/** After a training kernel updated the dense copies rm / rv of the running statistics: copies them back when they are copies, and bumps the versions. */
+function writeBack(running_mean: Tensor | null, rm: Tensor | null, running_var: Tensor | null, rv: Tensor | null): void {
+  for (const [dst, src] of [[running_mean, rm], [running_var, rv]] as const) {
+    if (!dst || !src) continue;
+    if (src !== dst) {
+      dst.backend.copy(src.storage, src.layout, dst.storage, dst.layout);
+      src.dispose();
+    }
+    dst._version++;
+  }
+}
+
 /**
  * Batch normalization over the channel dim 1 of x (N, C, *) -> same shape:
  * y = (x - mean) / sqrt(var + eps) * weight + bias, per channel.
@@ -55,27 +93,7 @@ export function batch_norm(
   momentum = 0.1,
   eps = 1e-5,
 ): Tensor {
-  x.assertAlive('batch_norm');
-  if (x.dtype === 'int32') throw new TypeError('batch_norm: expects a floating-point input, got int32');
-  if (x.ndim < 2) throw new RangeError(`batch_norm: expects an input of shape (N, C, *) with at least 2 dims, got ${fmtShape(x.shape)}`);
-  const N = x.shape[0]!;
-  const C = x.shape[1]!;
-  const S = numel(x.shape.slice(2));
-  checkVec('weight', weight, x, C);
-  checkVec('bias', bias, x, C);
-  checkVec('running_mean', running_mean, x, C);
-  checkVec('running_var', running_var, x, C);
-  if ((running_mean === null) !== (running_var === null)) {
-    throw new Error('batch_norm: running_mean and running_var must be given together (or both null)');
-  }
-  if (!training && (!running_mean || !running_var)) {
-    throw new Error('batch_norm: running_mean and running_var must be defined in evaluation mode (training = false)');
-  }
-  if (!Number.isFinite(momentum)) throw new RangeError(`batch_norm: momentum must be a finite number, got ${momentum}`);
-  if (!(eps >= 0) || !Number.isFinite(eps)) throw new RangeError(`batch_norm: eps must be a finite non-negative number, got ${eps}`);
-  if (training && N * S === 1) {
-    throw new RangeError(`batch_norm: Expected more than 1 value per channel when training, got input size ${fmtShape(x.shape)}`);
-  }
+  const { N, C, S } = checkArgs(x, running_mean, running_var, weight, bias, training, momentum, eps);
 
   if (x.numel() === 0) {
     const out = Tensor.empty(x.shape, x.dtype, x.device);
@@ -99,14 +117,7 @@ export function batch_norm(
     const rm = running_mean ? dense(running_mean) : null;
     const rv = running_var ? dense(running_var) : null;
     b.batchNormTrain(xd.storage, wd?.storage ?? null, bd?.storage ?? null, rm?.storage ?? null, rv?.storage ?? null, out.storage, saveMean.storage, saveInvstd.storage, p);
-    for (const [dst, src] of [[running_mean, rm], [running_var, rv]] as const) {
-      if (!dst || !src) continue;
-      if (src !== dst) {
-        b.copy(src.storage, src.layout, dst.storage, dst.layout);
-        src.dispose();
-      }
-      dst._version++;
-    }
+    writeBack(running_mean, rm, running_var, rv);
   } else {
     const rm = running_mean!;
     const rv = running_var!;
@@ -222,17 +233,7 @@ export function batch_norm_max_pool2d_relu(
   if (x.ndim !== 4 || x.dtype === 'int32' || H % 2 !== 0 || W % 2 !== 0 || x.numel() === 0) {
     return relu(max_pool2d(batch_norm(x, running_mean, running_var, weight, bias, true, momentum, eps), 2));
   }
-  const N = x.shape[0]!;
-  const C = x.shape[1]!;
-  checkVec('weight', weight, x, C);
-  checkVec('bias', bias, x, C);
-  checkVec('running_mean', running_mean, x, C);
-  checkVec('running_var', running_var, x, C);
-  if ((running_mean === null) !== (running_var === null)) {
-    throw new Error('batch_norm: running_mean and running_var must be given together (or both null)');
-  }
-  if (!Number.isFinite(momentum)) throw new RangeError(`batch_norm: momentum must be a finite number, got ${momentum}`);
-  if (!(eps >= 0) || !Number.isFinite(eps)) throw new RangeError(`batch_norm: eps must be a finite non-negative number, got ${eps}`);
+  const { N, C } = checkArgs(x, running_mean, running_var, weight, bias, true, momentum, eps);
 
   const p: BatchNormParams = { N, C, S: H * W, eps, momentum };
   const b = x.backend;
@@ -247,14 +248,7 @@ export function batch_norm_max_pool2d_relu(
   const saveMean = Tensor.empty([C], x.dtype, x.device);
   const saveInvstd = Tensor.empty([C], x.dtype, x.device);
   b.batchNormPoolTrain(xd.storage, wd?.storage ?? null, bd?.storage ?? null, rm?.storage ?? null, rv?.storage ?? null, out.storage, idx.storage, saveMean.storage, saveInvstd.storage, p, H, W);
-  for (const [dst, src] of [[running_mean, rm], [running_var, rv]] as const) {
-    if (!dst || !src) continue;
-    if (src !== dst) {
-      b.copy(src.storage, src.layout, dst.storage, dst.layout);
-      src.dispose();
-    }
-    dst._version++;
-  }
+  writeBack(running_mean, rm, running_var, rv);
   if (bd && bd !== bias) bd.dispose();
   if (!needsGrad(x, weight, bias)) {
     for (const t of [saveMean, saveInvstd, idx]) t.dispose();
