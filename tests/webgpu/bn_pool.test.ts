@@ -9,7 +9,7 @@
  * Tolerances as tests/webgpu/batchnorm.test.ts: values 1e-4 relative + 1e-5, gradients 1e-3 + 1e-4.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { batch_norm, batch_norm_max_pool2d_relu, max_pool2d, relu, tensor, type Tensor } from '../../src/index.js';
+import { batch_norm, batch_norm_max_pool2d_relu, conv2d, conv2d_bn_eval, max_pool2d, no_grad, relu, tensor, type Tensor } from '../../src/index.js';
 import { bnPoolTuning } from '../../src/kernels/webgpu/bn_pool.js';
 import { gpuAvailable } from '../helpers/webgpu.js';
 import { BatchNorm2d } from '../../src/nn/layers/batchnorm.js';
@@ -84,6 +84,30 @@ describe('batch_norm_max_pool2d_relu', () => {
       const got = await run('cpu', true, shape, d, affine, running);
       same(`cpu ${shape}`, ref, got, { rtol: 0, atol: 0 }, { rtol: 0, atol: 0 });
     }
+  });
+});
+
+describe('float64 on cpu', () => {
+  it('the fused op and conv2d_bn_eval with max_pool keep float64 through their temporaries (equal to the composition, bit for bit)', async () => {
+    const shape = [2, 3, 4, 8];
+    const n = 2 * 3 * 4 * 8;
+    const x = tensor(Float64Array.from({ length: n }, (_, i) => Math.sin(i * 1.37) * 3 + 1e-9 * i), { shape, dtype: 'float64' }).requires_grad_(true);
+    const x2 = tensor(Float64Array.from(await x.data()), { shape, dtype: 'float64' }).requires_grad_(true);
+    const y = batch_norm_max_pool2d_relu(x, null, null);
+    const r = relu(max_pool2d(batch_norm(x2, null, null, null, null, true), 2));
+    expect(y.dtype).toBe('float64');
+    expect(Array.from(await y.data())).toEqual(Array.from(await r.data()));
+    y.sum().backward();
+    r.sum().backward();
+    expect(Array.from(await x.grad!.data())).toEqual(Array.from(await x2.grad!.data()));
+    // inference's fused conv -> batch_norm -> relu -> max_pool on the cpu reference
+    const w = tensor(Float64Array.from({ length: 4 * 3 * 9 }, (_, i) => Math.cos(i) / 5), { shape: [4, 3, 3, 3], dtype: 'float64' });
+    const rm = tensor(Float64Array.from([0.1, -0.2, 0.3, 0]), { dtype: 'float64' });
+    const rv = tensor(Float64Array.from([1.5, 0.5, 2, 1]), { dtype: 'float64' });
+    const fused = no_grad(() => conv2d_bn_eval(x2, w, null, rm, rv, null, null, { padding: [1, 1], relu: true, max_pool: true }));
+    const plain = no_grad(() => max_pool2d(relu(batch_norm(conv2d(x2, w, null, { padding: 1 }), rm, rv, null, null, false)), 2));
+    expect(fused.dtype).toBe('float64');
+    expect(Array.from(await fused.data())).toEqual(Array.from(await plain.data()));
   });
 });
 

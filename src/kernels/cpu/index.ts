@@ -93,7 +93,7 @@ export class CpuBackend implements Backend {
     // the reference: the primitives in sequence, the batch_norm in place
     if (e.maxPool2x2 && (p.OH % 2 !== 0 || p.OW % 2 !== 0)) throw new RangeError(`conv2dBatchNormEval: a fused 2x2 max pool needs an even output size, got ${p.OH}x${p.OW}`);
     if (e.maxPool2x2 && e.residual) throw new RangeError('conv2dBatchNormEval: a residual and a 2x2 max pool cannot be combined');
-    const y = e.maxPool2x2 ? this.alloc('float32', p.N * p.C_out * p.OH * p.OW) : out;
+    const y = e.maxPool2x2 ? this.alloc(out.dtype, p.N * p.C_out * p.OH * p.OW) : out;
     conv.conv2d(x, w, bias, y, p);
     const res = e.residual ?? null;
     bn.batchNormEval(y, bnWeight, bnBias, rm, rv, y, { N: p.N, C: p.C_out, S: p.OH * p.OW, eps: e.eps, momentum: 0, relu: e.relu && !res });
@@ -179,7 +179,7 @@ export class CpuBackend implements Backend {
   ): void {
     // the reference: the primitives in sequence (relu in place on the pooled map)
     if (H % 2 !== 0 || W % 2 !== 0 || p.S !== H * W) throw new RangeError(`batchNormPoolTrain: needs an even H x W with S = H * W, got ${H}x${W}, S = ${p.S}`);
-    const y = this.alloc('float32', p.N * p.C * H * W);
+    const y = this.alloc(x.dtype, p.N * p.C * H * W);
     bn.batchNormTrain(x, weight, bias, runningMean, runningVar, y, saveMean, saveInvstd, p);
     pool.maxPool2d(y, out, indices, pool2x2Params(p.N, p.C, H, W));
     this.free(y);
@@ -203,9 +203,9 @@ export class CpuBackend implements Backend {
   ): void {
     if (H % 2 !== 0 || W % 2 !== 0 || p.S !== H * W) throw new RangeError(`batchNormPoolBackward: needs an even H x W with S = H * W, got ${H}x${W}, S = ${p.S}`);
     const l = { shape: [gy.size], strides: [1], offset: 0 };
-    const g = this.alloc('float32', gy.size);
+    const g = this.alloc(gy.dtype, gy.size);
     ew.binary('relu_backward', gy, l, out, l, g);
-    const gz = this.alloc('float32', p.N * p.C * H * W);
+    const gz = this.alloc(gx.dtype, p.N * p.C * H * W);
     pool.maxPool2dBackward(g, indices, gz, pool2x2Params(p.N, p.C, H, W));
     this.free(g);
     bn.batchNormBackward(gz, x, weight, saveMean, saveInvstd, gx, gweight, gbias, p, true);
