@@ -1,4 +1,4 @@
-// Input gradient of bn_pool_apply.wgsl (batch_norm -> max_pool2d(2, 2) -> relu, training), with
+// Input gradient of pool_max_2x2.wgsl with BN (batch_norm -> max_pool2d(2, 2) -> relu, training), with
 // bn_coef.wgsl's MODE 1 coefficients (mean, w*invstd, -w*invstd*sum_gy/M, -w*invstd^2*sum_gy_xhat/M):
 //   gx = coef.y * g_full + coef.z + coef.w * (x - coef.x)
 // where g_full is gy * (out > 0 or NaN) at its window's maximum (indices) and 0 elsewhere: pool's

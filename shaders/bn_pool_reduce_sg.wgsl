@@ -1,4 +1,4 @@
-// Backward sums of bn_pool_apply.wgsl (batch_norm -> max_pool2d(2, 2) -> relu), "sg" variant for
+// Backward sums of pool_max_2x2.wgsl with BN (batch_norm -> max_pool2d(2, 2) -> relu), "sg" variant for
 // software adapters (see bn_reduce_sg.wgsl, whose MODE 1 partials it writes): the gradient that
 // reaches the batch_norm output is g = gy * (out > 0 or NaN) (relu's backward) at the window's
 // maximum (pool's backward) and 0 elsewhere, so its sums over the channel

@@ -85,13 +85,7 @@ function reduce(
   const pipe = SG
     ? rt.pipeline(shaderKey('bn_reduce_sg', { ...sgDefs, S4: p.S / V }), () => withLiterals(shader('bn_reduce_sg', sgDefs), { S4: p.S / V }))
     : rt.pipeline(shaderKey('bn_reduce', { mode, rows }), () => shader('bn_reduce', { MODE: mode, ROWS: rows, ELEM: elem(mode), MERGE: merge(mode) }));
-  // splits per chunk: >= ~128 workgroups in all, >= 1024 values per split
-  const plan = chunks.map(([, nc]) => {
-    let splits = Math.max(1, Math.min(nc, Math.ceil(128 / Math.max(1, p.C)), Math.floor((nc * p.S) / 1024)));
-    const nPer = Math.ceil(nc / splits);
-    splits = Math.ceil(nc / nPer);
-    return { nPer, splits };
-  });
+  const plan = chunks.map(([, nc]) => batchSplits(nc, p.C, p.S));
   const nparts = plan.reduce((a, q) => a + q.splits, 0);
   const part = rt.alloc('float32', Math.max(4, nparts * p.C * 4));
   let slot = 0;
@@ -105,6 +99,17 @@ function reduce(
     slot += splits;
   });
   return { part, nparts };
+}
+
+/**
+ * How a per-channel reduction over nc samples of S values splits the samples: at least ~128
+ * (channel, split) pairs in all and at least 1024 values per split; nPer samples per split.
+ */
+export function batchSplits(nc: number, C: number, S: number): { nPer: number; splits: number } {
+  let splits = Math.max(1, Math.min(nc, Math.ceil(128 / Math.max(1, C)), Math.floor((nc * S) / 1024)));
+  const nPer = Math.ceil(nc / splits);
+  splits = Math.ceil(nc / nPer);
+  return { nPer, splits };
 }
 
 function elem(mode: 0 | 1): string {

@@ -1,7 +1,8 @@
 /**
  * Training-mode batch_norm -> max_pool2d(2, 2) -> relu over x (N, C, H, W) (a ResEmoteNet stem
  * stage after its conv), forward and backward, with the pool's and relu's passes folded into
- * batch_norm's (shaders/bn_pool_apply.wgsl, bn_pool_reduce_sg.wgsl, bn_pool_apply_bwd.wgsl):
+ * batch_norm's (shaders/pool_max_2x2.wgsl with its batch_norm prologue, bn_pool_reduce_sg.wgsl,
+ * bn_pool_apply_bwd.wgsl):
  *
  *   forward   statistics (bn_reduce, bn_stats: ./batchnorm.ts), then ONE pass over x that
  *             normalizes each 2x2 window, takes its maximum and index and applies relu; the
@@ -14,7 +15,7 @@
  * The values are the composition's (the cpu reference composes its primitives): the same
  * normalization arithmetic, pool rule (first maximum, NaN wins) and relu (NaN stays NaN).
  * Measured on lavapipe (2 cores), ResEmoteNet width 1/4 at 48x48, batch 64, the three stem
- * stages, each dispatch of a training step replayed (.tmpkb-style): forward 14.6 -> 7.1 ms
+ * stages, each dispatch of a training step replayed (bench/step_dispatches.ts): forward 14.6 -> 7.1 ms
  * (statistics 2.1 + this pass 4.9), backward 17 -> 7.7 ms (sums over the pooled map 1.9 + this
  * pass 5.8); the whole step's dispatches 199-205 -> 181 ms, the step (alternating processes)
  * min 198-211 -> 182-193 ms; full width, batch 16: 852-868 -> 825-841 ms (2026-12-05).
@@ -26,8 +27,8 @@ import { pool2x2Params } from '../backend.js';
 import type { GpuRuntime, GpuStorage } from './runtime.js';
 import { shader, shaderKey, withLiterals } from './shaders.js';
 import { SG_PER_WG, sgFor } from './subgroups.js';
-import { backwardCoef, batchNormBackward, batchNormTrain, trainCoef } from './batchnorm.js';
-import { maxPool2d, maxPool2dBackward } from './pool.js';
+import { backwardCoef, batchNormBackward, batchNormTrain, batchSplits, trainCoef } from './batchnorm.js';
+import { maxPool2d, maxPool2dBackward, pool2x2Pipeline } from './pool.js';
 import { binary, contiguousLayout, unary } from './elementwise.js';
 
 const WG = 64;
@@ -81,11 +82,10 @@ export function batchNormPoolTrain(
   }
   const coef = trainCoef(rt, 'batchNormPoolTrain', x, weight, bias, runningMean, runningVar, saveMean, saveInvstd, p);
   const OH = H / 2, OW = W / 2;
-  const lit = { W, OH, OW2: OW / 2, H, C: p.C }; // see withLiterals
-  const pipe = rt.pipeline(shaderKey('bn_pool_apply', lit), () => withLiterals(shader('bn_pool_apply'), lit));
+  const pipe = pool2x2Pipeline(rt, H, W, p.C);
   const total = (p.N * p.C * OH * OW) / 2;
   const u = [total, W, OH, OW / 2, 0, 0, 0, H, p.C, 0, 0, 0];
-  rt.dispatch('batchNormPoolTrain', pipe, [x as GpuStorage, coef, out as GpuStorage, indices as GpuStorage], { u }, Math.ceil(total / WG));
+  rt.dispatch('batchNormPoolTrain', pipe, [x as GpuStorage, out as GpuStorage, indices as GpuStorage, coef], { u }, Math.ceil(total / WG));
   rt.free(coef);
 }
 
@@ -126,10 +126,7 @@ export function batchNormPoolBackward(
   }
   const SG = sgFor(rt, 'batchNorm');
   const OHW = OH * OW;
-  // splits of the batch: >= ~128 subgroups in all, >= 1024 pooled values per split (as bn_reduce)
-  let splits = Math.max(1, Math.min(p.N, Math.ceil(128 / Math.max(1, p.C)), Math.floor((p.N * OHW) / 1024)));
-  const nPer = Math.ceil(p.N / splits);
-  splits = Math.ceil(p.N / nPer);
+  const { nPer, splits } = batchSplits(p.N, p.C, OHW); // over the pooled values
   const part = rt.alloc('float32', Math.max(4, splits * p.C * 4));
   const defs = { SG, NSG: SG_PER_WG, WG: SG * SG_PER_WG };
   const lit = { OHW4: OHW / 4, HW: H * W, C: p.C };

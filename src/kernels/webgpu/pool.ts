@@ -38,6 +38,26 @@ function geoWords(p: Pool2dParams): number[] {
   return [p.H, p.W, p.OH, p.OW, p.KH, p.KW, p.strideH, p.strideW, p.padH, p.padW];
 }
 
+/**
+ * The pipeline of shaders/pool_max_2x2.wgsl for an (H, W) plane; with C > 0 its batch_norm
+ * prologue over C channels (coefficients bound after the indices) and relu epilogue (./bn_pool.ts).
+ */
+export function pool2x2Pipeline(rt: GpuRuntime, H: number, W: number, C: number): GPUComputePipeline {
+  const lit = { W, OH: H / 2, OW2: W / 4, H, C }; // see withLiterals
+  const bn = C > 0;
+  const defs = bn
+    ? {
+        BN_DECL: '@group(0) @binding(3) var<storage, read> coef: array<vec4<f32>>;',
+        PB: 4,
+        K: '  let k = coef[plane % P.C];',
+        A: '(x[r0] - k.x) * k.y + k.z',
+        B: '(x[r0 + W4] - k.x) * k.y + k.z',
+        OUT: 'select(m, vec2<f32>(0.0), m < vec2<f32>(0.0))',
+      }
+    : { BN_DECL: '', PB: 3, K: '', A: 'x[r0]', B: 'x[r0 + W4]', OUT: 'm' };
+  return rt.pipeline(shaderKey('pool_max_2x2', lit), () => withLiterals(shader('pool_max_2x2', defs), lit));
+}
+
 export function maxPool2d(rt: GpuRuntime, x: Storage, out: Storage, indices: Storage, p: Pool2dParams): void {
   checkDtype('maxPool2d', x, 'float32');
   checkDtype('maxPool2d', indices, 'int32');
@@ -47,14 +67,13 @@ export function maxPool2d(rt: GpuRuntime, x: Storage, out: Storage, indices: Sto
     // exact 2x2/2 tiling with W % 4 == 0: pairs of outputs from vec4 loads (pool_max_2x2.wgsl);
     // on lavapipe (2 cores), general -> paired: (16, 64, 64, 64) 13.1 -> 6.2 ms, (64, 16, 48, 48)
     // 7.6 -> 3.6 ms, (64, 32, 24, 24) 3.9 -> 1.9 ms
-    const lit = { W: p.W, OH: p.OH, OW2: p.OW / 2, H: p.H }; // see withLiterals
-    const pipe2 = rt.pipeline(shaderKey('pool_max_2x2', lit), () => withLiterals(shader('pool_max_2x2'), lit));
+    const pipe2 = pool2x2Pipeline(rt, p.H, p.W, 0);
     for (const [p0, np] of planeChunks(rt, p.N * p.C, HW, OHW, 'maxPool2d')) {
       const xw = window(rt, x, p0 * HW, np * HW);
       const ow = window(rt, out, p0 * OHW, np * OHW);
       const iw = window(rt, indices, p0 * OHW, np * OHW);
       const total = (np * OHW) / 2;
-      const u = [total, p.W, p.OH, p.OW / 2, xw.rel / 4, ow.rel / 2, iw.rel / 2, p.H];
+      const u = [total, p.W, p.OH, p.OW / 2, xw.rel / 4, ow.rel / 2, iw.rel / 2, p.H, 0, 0, 0, 0];
       rt.dispatch('maxPool2d', pipe2, [xw.b, ow.b, iw.b], { u }, Math.ceil(total / WG));
     }
     return;
