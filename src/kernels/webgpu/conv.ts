@@ -79,7 +79,8 @@
  * Dispatches of few tiles get fewer subgroups per workgroup (conv_geo.ts sgGroups): lavapipe
  * splits a dispatch's workgroups statically over its threads, and the weight gradient of
  * 64x128x3x3->128 was ONE workgroup of 8 tiles (2.9 ms on 2 threads as on 1); with it the weight
- * gradient splits its reduction only below 8 tiles (a split costs a conv_reduce pass).
+ * gradient splits its reduction only where each split keeps >= 2048 positions (a split costs a
+ * conv_reduce pass).
  *
  * Tried on lavapipe and dropped (2026-12-05), for whoever tries next:
  * - a "block" forward for stride-1 3x3 convs, a subgroup on a 2x16 pixel block loading the 4x18
@@ -482,16 +483,17 @@ function sgBackwardWeight(rt: GpuRuntime, gy: Storage, x: Storage, gw: Storage, 
       const lTiles = Math.ceil(laneCount / SG);
       const sTiles = Math.ceil(sharedCount / TM);
       const base = lTiles * sTiles * c.ng;
-      // rows of the reduction: (n, oh) pairs; split them when there are very few tiles and long
-      // rows. Since dispatches of few tiles also get fewer subgroups per workgroup (sgGroups),
-      // 8 tiles keep 2 cores busy and a split's reduction pass (conv_reduce) no longer pays:
-      // forward + backward, splitting below 32 tiles -> below 8, 64x128x3x3->128 11.7 -> 9.9 ms,
-      // 64x64x6x6->128 s2 8.7 -> 6.9 (lavapipe, 2 cores, 2026-12-05)
+      // rows of the reduction: (n, oh) pairs; split them when there are few tiles and each split
+      // keeps >= 2048 positions: below that a split's reduction pass (conv_reduce) costs more than
+      // the parallelism gains, now that dispatches of few tiles get fewer subgroups per workgroup
+      // (sgGroups). Forward + backward on lavapipe (2 cores), >= 256 positions per split -> >= 2048:
+      // 64x128x3x3->128 (2 -> 1 split) 11.7 -> 9.9 ms, 64x64x6x6->128 s2 8.7 -> 6.9, 64x32x12x12->64
+      // (16 -> 4) 31.8 -> 26.5; 64x16x24x24->32 keeps 16 (2026-12-05)
       const rowsMax = Nc * p.OH;
       let splits = convTuning.splits || 1;
       if (!convTuning.splits) {
         const work = rowsMax * p.OW;
-        while (base * splits < 8 && work / (splits * 2) >= 256 && splits * 2 <= rowsMax) splits *= 2;
+        while (base * splits < 32 && work / (splits * 2) >= 2048 && splits * 2 <= rowsMax) splits *= 2;
       }
       splits = Math.max(1, Math.min(splits, rowsMax, Math.floor(lim / size)));
       const rowsPer = Math.ceil(rowsMax / splits);
